@@ -1,0 +1,37 @@
+"""Events the coach reacts to. Every event carries the time it happened at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The person said something; intent is None when nothing matched."""
+
+    now: float
+    text: str
+    intent: str | None = None
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    now: float
+    name: str
+
+
+@dataclass(frozen=True)
+class SpeechFinished:
+    now: float
+    utterance_id: int
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    now: float
+    utterance_id: int
+
+
+Event = Heard | TimerFired | SpeechFinished | SpeechStarted
