@@ -1,0 +1,1 @@
+"""Speaking and counting: render text to audio, schedule cues on absolute deadlines, play."""

@@ -1,0 +1,224 @@
+"""Drift-free cue scheduling: pure decisions, no audio, no threads, no real time.
+
+Every method takes `now` explicitly, so tests drive it with plain numbers. Times are
+*audible* times on the runtime's monotonic clock: the speaker adds its output latency before
+asking, so "start now" means "sound reaches the ear at `now`".
+
+Rules (priorities from voice.ports.PRIORITIES: safety > count > instruction > info):
+
+* A cue (utterance with `at`) is due at its deadline and never starts before it. Its slot runs
+  until the next pending cue of equal or higher priority (minus a small gap). If it does not fit,
+  it is shortened to the slot; if too little of the slot is left, or a count is already too
+  late to mean anything, it is dropped. It is never pushed past its slot, so lateness cannot
+  accumulate: each cue is anchored to its own absolute deadline.
+* An as-soon-as-possible line (`at=None`) plays in priority order, FIFO within a priority.
+  If it would run into a pending cue of higher or equal priority it waits for a gap that fits;
+  lines behind it wait too, so the coach's lines are never reordered within the queue.
+  Safety lines never wait: lower-priority cues yield to them.
+* While something plays, a ready item of strictly higher priority cuts it. A cut
+  as-soon-as-possible line is put back at the front of its queue and replayed whole later
+  (the coach's instruction is not lost); a cut cue is gone (its moment has passed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from voice.ports import Utterance
+
+
+@dataclass
+class Item:
+    """An utterance whose rendered duration is known."""
+
+    utterance: Utterance
+    duration: float
+    seq: int = 0
+    replays: int = 0
+
+    @property
+    def priority(self) -> int:
+        return self.utterance.priority
+
+    @property
+    def at(self) -> float | None:
+        return self.utterance.at
+
+    @property
+    def is_cue(self) -> bool:
+        return self.utterance.at is not None
+
+    @property
+    def is_safety(self) -> bool:
+        return self.utterance.priority == 0
+
+    def order(self) -> tuple[int, int, float, int]:
+        # Within a priority a due cue goes before a waiting ASAP line: it is bound to a time.
+        return (self.priority, 0 if self.is_cue else 1, self.at or 0.0, self.seq)
+
+
+@dataclass(frozen=True)
+class Start:
+    """Start `item` now; stop after `max_duration` seconds (shorter than the item: shortened)."""
+
+    item: Item
+    max_duration: float
+
+    @property
+    def shortened(self) -> bool:
+        return self.max_duration < self.item.duration
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to start; ask again at `until` (None: only when something new is queued)."""
+
+    until: float | None
+
+
+Decision = Start | Wait
+
+
+@dataclass(frozen=True)
+class Dropped:
+    item: Item
+    reason: str  # "late" | "no-room" | "interrupted" | "cancelled"
+
+
+@dataclass
+class CueScheduler:
+    """Holds queued items and decides what plays when. Not thread-safe: the caller locks."""
+
+    gap: float = 0.05  # silence kept before the next cue so two lines never touch
+    max_count_late: float = 0.25  # a count this late would be heard on the wrong second: drop
+    min_play: float = 0.2  # a shortened cue needs at least this much room to be worth saying
+    max_replays: int = 3  # an ASAP line cut more often than this is dropped, not replayed
+    _items: list[Item] = field(default_factory=list)
+    _seq: int = 0
+    dropped: list[Dropped] = field(default_factory=list)  # drained by the caller for reporting
+
+    # --- queue management -------------------------------------------------------------------
+
+    def add(self, utterance: Utterance, duration: float) -> Item:
+        self._seq += 1
+        item = Item(utterance, max(0.0, duration), self._seq)
+        self._items.append(item)
+        return item
+
+    def requeue(self, item: Item) -> bool:
+        """Put back an ASAP line that was cut by a higher priority item. False: dropped."""
+        if item.is_cue or item.replays >= self.max_replays:
+            return False
+        item.replays += 1
+        self._items.append(item)  # keeps its original seq, so it is first again in its queue
+        return True
+
+    def pending(self) -> list[Item]:
+        return sorted(self._items, key=Item.order)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def interrupt(self) -> list[Dropped]:
+        """Drop everything queued except safety lines."""
+        return self._drop_where(lambda it: not it.is_safety, "interrupted")
+
+    def cancel_cues(self) -> list[Dropped]:
+        """Drop every queued cue (utterance with a deadline)."""
+        return self._drop_where(lambda it: it.is_cue, "cancelled")
+
+    def _drop_where(self, pred: Callable[[Item], bool], reason: str) -> list[Dropped]:
+        gone = [Dropped(it, reason) for it in self._items if pred(it)]
+        self._items = [it for it in self._items if not pred(it)]
+        self.dropped.extend(gone)
+        return gone
+
+    def drain_dropped(self) -> list[Dropped]:
+        out, self.dropped = self.dropped, []
+        return out
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def _blocking_deadline(self, item: Item, now: float) -> float:
+        """When the next cue that `item` must not run into is due (inf: none)."""
+        limit = math.inf
+        for other in self._items:
+            if other is item or other.at is None:
+                continue
+            if other.priority > item.priority:
+                continue  # lower priority cues yield to this item
+            if item.at is not None and other.at <= item.at:
+                continue  # an earlier cue is not the *next* one for this cue
+            if other.at <= now and item.at is None:
+                # A due cue of equal/higher priority is ahead of this ASAP item in the
+                # order, so it blocks from now.
+                return now
+            limit = min(limit, other.at)
+        return limit
+
+    def _expire(self, now: float) -> None:
+        for it in list(self._items):
+            if it.at is None or it.at > now or it.is_safety:
+                continue
+            if it.utterance.kind == "count" and now - it.at > self.max_count_late:
+                self._items.remove(it)
+                self.dropped.append(Dropped(it, "late"))
+
+    def next(self, now: float) -> Decision:
+        """What to start at audible time `now`, if anything."""
+        self._expire(now)
+        asap_waiting = False
+        for item in self.pending():
+            if item.at is not None and item.at > now:
+                continue  # not due yet
+            if item.at is None and asap_waiting:
+                continue  # never jump a waiting line of the coach's queue
+            room = self._blocking_deadline(item, now) - self.gap - now
+            if item.duration <= room:
+                self._items.remove(item)
+                return Start(item, item.duration)
+            if item.is_cue:
+                if room >= self.min_play or item.is_safety:
+                    self._items.remove(item)
+                    return Start(item, max(room, self.min_play))
+                self._items.remove(item)
+                self.dropped.append(Dropped(item, "no-room"))
+                return self.next(now)
+            if item.is_safety:
+                self._items.remove(item)
+                return Start(item, item.duration)
+            asap_waiting = True  # wait for a gap wide enough
+        return Wait(self.wake_time(now))
+
+    def wake_time(self, now: float) -> float | None:
+        """Earliest future time at which `next` could answer differently without new input."""
+        times: list[float] = []
+        for it in self._items:
+            if it.at is None:
+                continue
+            if it.at > now:
+                times.append(it.at)
+            elif it.utterance.kind == "count" and not it.is_safety:
+                times.append(it.at + self.max_count_late)
+        # A waiting ASAP line can only start after some cue has played; those wake us anyway.
+        return min(times) if times else None
+
+    def should_cut(self, playing: Item, now: float) -> bool:
+        """True when a ready item of strictly higher priority than `playing` is queued."""
+        for it in self._items:
+            if it.priority >= playing.priority:
+                continue
+            if it.at is None or it.at <= now:
+                return True
+        return False
+
+    def next_preempt_time(self, playing: Item, now: float) -> float | None:
+        """When a queued higher-priority cue will become due during `playing` (None: never)."""
+        times = [
+            it.at
+            for it in self._items
+            if it.at is not None and it.at > now and it.priority < playing.priority
+        ]
+        return min(times) if times else None
