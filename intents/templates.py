@@ -1,0 +1,75 @@
+"""Builds one hassil Intents object from the sentence files plus lists taken from content.
+
+The lists {routine}, {stretch} and {topic} and the FAQ's own questions come from the content
+files, so adding a stretch or an FAQ entry needs no template edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hassil import Intents
+
+from content.model import Content
+
+SKIP_WORDS = ("please", "um", "uh", "erm", "er", "hmm", "hey coach", "hey", "coach", "well", "oh")
+
+
+def merge_sentence_dicts(dicts: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Merge hassil YAML dicts: intents' data blocks append; lists and rules combine."""
+    merged: dict[str, Any] = {"language": "en", "intents": {}, "lists": {}, "expansion_rules": {}}
+    for d in dicts:
+        merged["language"] = d.get("language", merged["language"])
+        for name, intent in (d.get("intents") or {}).items():
+            merged["intents"].setdefault(name, {"data": []})["data"].extend(intent.get("data", []))
+        merged["lists"].update(d.get("lists") or {})
+        merged["expansion_rules"].update(d.get("expansion_rules") or {})
+        merged.setdefault("skip_words", []).extend(d.get("skip_words") or [])
+    return merged
+
+
+def load_sentence_dicts(files: Sequence[Path]) -> list[dict[str, Any]]:
+    out = []
+    for path in files:
+        with open(path, encoding="utf-8") as fh:
+            out.append(yaml.safe_load(fh) or {})
+    return out
+
+
+def slot_list(phrases: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+    """A hassil text list mapping every phrase to its id."""
+    values = [{"in": phrase, "out": value} for value, ps in phrases.items() for phrase in ps]
+    return {"values": values}
+
+
+def content_lists(content: Content) -> dict[str, Any]:
+    return {
+        "routine": slot_list({r.id: r.phrases for r in content.routines.values()}),
+        "stretch": slot_list({s.id: s.phrases for s in content.stretches.values()}),
+        "topic": slot_list({f.id: f.topics for f in content.faq.values()}),
+    }
+
+
+def faq_question_intents(content: Content) -> dict[str, Any]:
+    """Each FAQ entry's questions become AskFaq sentences with a fixed topic."""
+    data = [
+        {"sentences": list(entry.questions), "slots": {"topic": entry.id}}
+        for entry in content.faq.values()
+    ]
+    return {"intents": {"AskFaq": {"data": data}}}
+
+
+def sentence_dict_for(content: Content) -> dict[str, Any]:
+    dicts = load_sentence_dicts(content.sentence_files)
+    dicts.append({"lists": content_lists(content)})
+    dicts.append(faq_question_intents(content))
+    merged = merge_sentence_dicts(dicts)
+    merged["skip_words"] = list(dict.fromkeys([*merged.get("skip_words", []), *SKIP_WORDS]))
+    return merged
+
+
+def build_intents(content: Content) -> Intents:
+    return Intents.from_dict(sentence_dict_for(content))

@@ -1,0 +1,87 @@
+"""The Flask app factory. The coach is reached only through the callables passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask.wrappers import Response
+
+from voice.http.api import api
+from voice.http.context import CommandFn, HistoryFn, ReadyFn, Service, StatusFn
+from voice.http.dashboard import dashboard
+from voice.http.errors import register_error_handlers
+from voice.http.hub import EventHub
+from voice.http.metrics import Metrics
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 4096
+# Host names accepted while the service is localhost-only: refusing any other Host header
+# stops DNS-rebinding pages from driving POST /command from a browser on this machine.
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1", "[::1]"]
+
+# Content-Security-Policy for every response: the dashboard loads only its own files.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def create_app(
+    status: StatusFn,
+    command: CommandFn,
+    hub: EventHub,
+    *,
+    token: str | None = None,
+    require_token: bool = False,
+    ready: ReadyFn | None = None,
+    metrics: Metrics | None = None,
+    history: HistoryFn | None = None,
+) -> Flask:
+    """Build the HTTP service around a coach.
+
+    status: the coach status dict (as `simulate --json`), including "engine" and "tts";
+        the app adds "uptime_seconds". Called from server threads: must be thread-safe.
+    command: runs text as if spoken; returns {"text", "intent", "slots", "response"}.
+    hub: where the runtime publishes "status", "heard" and "said" events for /events.
+    token / require_token: when require_token, POST /command needs "Authorization:
+        Bearer <token>". Set require_token when bound beyond localhost; while it is off,
+        only loopback Host headers are accepted.
+    ready: named readiness checks, e.g. {"recognizer": True, "audio": False}; /ready is
+        200 only when all are true. None: always ready.
+    metrics: the runtime's Metrics, so /metrics shows what it observed; None makes one.
+    history: {"sessions": [...], "streak_days": n} for the dashboard; None: /history 404s.
+    """
+    if require_token and not token:
+        raise ValueError("require_token needs a token")
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        PROPAGATE_EXCEPTIONS=False,  # errors go to our JSON handlers, never a traceback
+        TRUSTED_HOSTS=None if require_token else LOOPBACK_HOSTS,
+        SSE_HEARTBEAT_SECONDS=15.0,
+        SSE_MAX_SECONDS=300.0,  # then the browser reconnects and the thread is freed
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the coach's key order
+    app.extensions["stretch_coach"] = Service(
+        status=status,
+        command=command,
+        hub=hub,
+        metrics=metrics if metrics is not None else Metrics(),
+        token=token,
+        require_token=require_token,
+        ready=ready,
+        history=history,
+    )
+    app.register_blueprint(api)
+    app.register_blueprint(dashboard)
+    register_error_handlers(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response

@@ -1,0 +1,271 @@
+"""Where rendered speech goes: the sound card, a directory of WAVs, stdout, or nowhere.
+
+The speaker's player thread owns timing; an output only starts a buffer (without blocking) and
+is told when it ended, naturally or cut. That keeps every output honest about when sound was
+heard, and lets WAV and print runs follow exactly the timing a sound card run would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import numpy as np
+
+from voice.ports import Utterance
+from voice.speech.render import Pcm
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlayInfo:
+    """One utterance as it is played."""
+
+    index: int  # 1, 2, ... in play order
+    utterance: Utterance
+    started: float  # audible start on the clock
+    max_duration: float  # seconds the player lets it run (< duration: shortened)
+    duration: float  # full rendered length
+
+    @property
+    def scheduled(self) -> float | None:
+        return self.utterance.at
+
+
+class OutputUnavailable(RuntimeError):
+    """The output cannot work on this machine (no PortAudio, no device)."""
+
+
+class AudioOutput(Protocol):
+    @property
+    def latency(self) -> float:
+        """Seconds from start() to sound at the ear; the player starts this much early."""
+
+    def start(self, pcm: Pcm, info: PlayInfo) -> None:
+        """Begin playing now; must not block for the length of the audio."""
+
+    def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
+        """The utterance ended after `played` seconds; when interrupted, silence it now."""
+
+    def close(self) -> None: ...
+
+
+class NullOutput:
+    """Plays nothing; timing still runs in real time (--no-tts with printing off)."""
+
+    latency = 0.0
+
+    def start(self, pcm: Pcm, info: PlayInfo) -> None:
+        pass
+
+    def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class PrintOutput:
+    """One line per utterance on stdout, stamped with seconds since the first line."""
+
+    latency = 0.0
+
+    def __init__(self, stream: IO[str] | None = None, origin: float | None = None) -> None:
+        self._stream = stream
+        self._origin = origin
+
+    def start(self, pcm: Pcm, info: PlayInfo) -> None:
+        if self._origin is None:
+            self._origin = info.started
+        stream = self._stream or sys.stdout  # late lookup: tests and the CLI may swap stdout
+        u = info.utterance
+        print(f"[{info.started - self._origin:8.2f}] {u.kind:<11} {u.text}", file=stream)
+        stream.flush()
+
+    def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class WavDirOutput:
+    """Writes each utterance as it was heard to DIR/NNNN-kind.wav, plus an index and timeline.
+
+    * ``index.jsonl`` gets one line per utterance as it ends (survives a killed run);
+    * ``index.json`` is the full list, written on close();
+    * ``timeline.wav`` is every utterance placed at its actual offset from ``origin``, so the
+      counts can be checked against their seconds by ear or by analysis.
+    """
+
+    latency = 0.0
+
+    def __init__(self, directory: Path, origin: float | None = None) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._origin = origin
+        self._pending: dict[int, Pcm] = {}
+        self._entries: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        self._jsonl = (self.directory / "index.jsonl").open("w", encoding="utf-8")
+        self._timeline: Any = None  # soundfile.SoundFile, opened at the first utterance
+        self._timeline_rate = 0
+        self._timeline_frames = 0
+
+    def start(self, pcm: Pcm, info: PlayInfo) -> None:
+        with self._lock:
+            if self._origin is None:
+                self._origin = info.started
+            self._pending[info.index] = pcm
+
+    def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
+        import soundfile as sf
+
+        with self._lock:
+            pcm = self._pending.pop(info.index, None)
+            if pcm is None:
+                return
+            heard = pcm.head(played) if played < pcm.duration else pcm
+            u = info.utterance
+            name = f"{info.index:04d}-{u.kind}.wav"
+            sf.write(str(self.directory / name), heard.to_int16(), heard.sample_rate)
+            origin = self._origin if self._origin is not None else info.started
+            entry: dict[str, object] = {
+                "index": info.index,
+                "file": name,
+                "id": u.id,
+                "text": u.text,
+                "kind": u.kind,
+                "scheduled": info.scheduled,
+                "started": info.started,
+                "offset": info.started - origin,
+                "onset_error": None if info.scheduled is None else info.started - info.scheduled,
+                "duration": heard.duration,
+                "rendered_duration": info.duration,
+                "shortened": info.max_duration < info.duration,
+                "interrupted": interrupted,
+            }
+            self._entries.append(entry)
+            self._jsonl.write(json.dumps(entry) + "\n")
+            self._jsonl.flush()
+            self._append_timeline(heard, info.started - origin)
+
+    def _append_timeline(self, pcm: Pcm, offset: float) -> None:
+        import soundfile as sf
+
+        if self._timeline is None:
+            self._timeline_rate = pcm.sample_rate
+            self._timeline = sf.SoundFile(
+                str(self.directory / "timeline.wav"),
+                "w",
+                samplerate=pcm.sample_rate,
+                channels=1,
+                subtype="PCM_16",
+            )
+        if pcm.sample_rate != self._timeline_rate:
+            log.debug("timeline.wav skips a %d Hz utterance", pcm.sample_rate)
+            return
+        at = int(round(offset * self._timeline_rate))
+        gap = at - self._timeline_frames
+        if gap > 0:
+            self._timeline.write(np.zeros(gap, dtype=np.int16))
+            self._timeline_frames += gap
+        # Utterances never overlap; a negative gap is sub-millisecond rounding, so append.
+        self._timeline.write(pcm.to_int16())
+        self._timeline_frames += len(pcm.samples)
+
+    @property
+    def entries(self) -> list[dict[str, object]]:
+        with self._lock:
+            return list(self._entries)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._jsonl.closed:
+                return
+            self._jsonl.close()
+            if self._timeline is not None:
+                self._timeline.close()
+            index = {"origin": self._origin, "utterances": self._entries}
+            (self.directory / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+
+
+class DeviceOutput:
+    """The default sound card through sounddevice (PortAudio), fed from a callback.
+
+    A callback rather than blocking writes: a cut only has to empty the buffer the callback
+    reads, so silence follows within one block (~12 ms at 256 frames) plus the device latency.
+    """
+
+    def __init__(
+        self, sample_rate: int = 22050, device: int | str | None = None, blocksize: int = 256
+    ) -> None:
+        try:
+            import sounddevice as sd
+        except OSError as exc:  # sounddevice raises OSError when libportaudio is missing
+            raise OutputUnavailable(f"no PortAudio: {exc}") from exc
+        try:
+            sd.query_devices(device, kind="output")
+        except Exception as exc:  # PortAudioError / ValueError when there is no output device
+            raise OutputUnavailable(f"no audio output device: {exc}") from exc
+        self._sd = sd
+        self._device = device
+        self._blocksize = blocksize
+        self._lock = threading.Lock()
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._pos = 0
+        self._stream: Any = None
+        self._open(sample_rate)
+
+    def _open(self, sample_rate: int) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        try:
+            self._stream = self._sd.OutputStream(
+                samplerate=sample_rate,
+                channels=1,
+                dtype="float32",
+                blocksize=self._blocksize,
+                latency="low",
+                device=self._device,
+                callback=self._callback,
+            )
+            self._stream.start()
+        except Exception as exc:
+            raise OutputUnavailable(f"cannot open audio output: {exc}") from exc
+        self._rate = sample_rate
+
+    def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
+        with self._lock:
+            n = max(0, min(frames, len(self._buffer) - self._pos))
+            outdata[:n, 0] = self._buffer[self._pos : self._pos + n]
+            outdata[n:, 0] = 0.0
+            self._pos += n
+
+    @property
+    def latency(self) -> float:
+        return float(self._stream.latency) if self._stream is not None else 0.0
+
+    def start(self, pcm: Pcm, info: PlayInfo) -> None:
+        if pcm.sample_rate != self._rate:
+            self._open(pcm.sample_rate)
+        with self._lock:
+            self._buffer = pcm.samples
+            self._pos = 0
+
+    def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
+        if interrupted:
+            with self._lock:
+                self._buffer = np.zeros(0, dtype=np.float32)
+                self._pos = 0
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
