@@ -260,7 +260,8 @@ class DeviceOutput:
             self._pos = 0
 
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
-        if interrupted:
+        # A natural end has already drained the buffer; leave its last block alone.
+        if interrupted or played < info.duration:
             with self._lock:
                 self._buffer = np.zeros(0, dtype=np.float32)
                 self._pos = 0

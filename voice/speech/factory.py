@@ -1,0 +1,67 @@
+"""Pick a speaker for the CLI's modes, falling back to printing when TTS cannot work."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from voice.ports import Clock, Speaker, SpeechListener
+from voice.speech.outputs import AudioOutput, NullOutput, OutputUnavailable, WavDirOutput
+from voice.speech.speaker import PrintSpeaker, SilentSpeaker, TtsSpeaker
+
+log = logging.getLogger(__name__)
+
+MODES = ("tts", "print", "none")
+
+
+def _device_or_silence() -> AudioOutput:
+    from voice.speech.outputs import DeviceOutput
+
+    try:
+        return DeviceOutput()
+    except OutputUnavailable as exc:
+        # Headless machines and CI have no sound card: keep timing and events, say so once.
+        log.warning("no audio output (%s); speech will be silent", exc)
+        return NullOutput()
+
+
+def make_speaker(
+    mode: str,
+    clock: Clock,
+    listener: SpeechListener,
+    tts_out: Path | None = None,
+    rate: int = 175,
+    volume: float = 1.0,
+    voice: str | None = None,
+) -> Speaker:
+    """Build the speaker for `mode` ("tts" | "print" | "none").
+
+    * "tts": pyttsx3 through the sound card, or, with `tts_out`, into numbered WAVs plus
+      index.json/timeline.wav in that directory (no sound card then: headless and repeatable);
+    * "print": one stdout line per utterance at the time it would be spoken (--no-tts);
+    * "none": silent, events only.
+
+    If TTS cannot start (no espeak-ng, broken engine), falls back to "print" with one warning
+    line on stderr.
+    """
+    if mode not in MODES:
+        raise ValueError(f"speech mode must be one of {MODES}, not {mode!r}")
+    if mode == "none":
+        return SilentSpeaker(clock, listener, rate=rate)
+    if mode == "print":
+        return PrintSpeaker(clock, listener, rate=rate)
+    try:
+        from voice.speech.render import Pyttsx3Renderer, Voice
+
+        renderer = Pyttsx3Renderer()
+        # Render once here so a missing library fails now, not on the first line of a session.
+        renderer.render("ready", Voice(rate, volume, voice))
+    except Exception as exc:
+        print(f"stretch-coach: text-to-speech unavailable ({exc}); printing instead",
+              file=sys.stderr)  # fmt: skip
+        return PrintSpeaker(clock, listener, rate=rate)
+    output: AudioOutput = WavDirOutput(tts_out) if tts_out is not None else _device_or_silence()
+    return TtsSpeaker(
+        clock, listener, output, rate=rate, volume=volume, voice=voice, renderer=renderer
+    )

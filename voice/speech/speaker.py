@@ -1,0 +1,379 @@
+"""Speakers: the Speaker protocol on top of a renderer, the cue scheduler and an output.
+
+Two daemon threads per speaker, so no call ever blocks the coach:
+
+* the render thread turns text into PCM (pyttsx3 is not re-entrant, so one thread owns it),
+  highest priority and earliest deadline first;
+* the player thread asks the scheduler what to play at each moment, starts it on the output
+  `latency` seconds early so it is heard on time, and cuts it on interrupt or preemption.
+
+The listener gets SpeechEvents from the player thread with the audible start and end times;
+it must return quickly (hand the event to the runtime's queue).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+import queue
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from voice.ports import Clock, SpeechEvent, SpeechListener, Utterance
+from voice.speech.outputs import AudioOutput, NullOutput, PlayInfo, PrintOutput
+from voice.speech.render import (
+    COUNT_WORDS,
+    CachedRenderer,
+    Pcm,
+    Renderer,
+    SilentRenderer,
+    Voice,
+)
+from voice.speech.scheduler import CueScheduler, Item, Start
+
+log = logging.getLogger(__name__)
+
+MIN_RATE = 80
+MAX_RATE = 400
+# A wait shorter than this is finished by yielding the CPU rather than a timed wait, whose
+# wake-up can overshoot by a millisecond or two on a loaded machine.
+_SPIN = 0.0015
+
+
+@dataclass(order=True)
+class _RenderJob:
+    key: tuple[int, float, int]
+    utterance: Utterance | None = dataclasses.field(compare=False)  # None: prewarm only
+    text: str = dataclasses.field(compare=False, default="")
+    epoch: int = dataclasses.field(compare=False, default=0)
+    cue_epoch: int = dataclasses.field(compare=False, default=0)
+
+
+@dataclass
+class _Playing:
+    item: Item
+    pcm: Pcm
+    info: PlayInfo
+    end: float  # audible end on the clock
+    cut: bool = False
+
+
+class QueuedSpeaker:
+    """Speaker protocol implementation shared by TTS, print and silent modes."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        listener: SpeechListener,
+        renderer: Renderer,
+        output: AudioOutput,
+        voice: Voice | None = None,
+        *,
+        scheduler: CueScheduler | None = None,
+        prewarm: Iterable[str] = COUNT_WORDS,
+        name: str = "speech",
+    ) -> None:
+        self._clock = clock
+        self._listener = listener
+        self._renderer = CachedRenderer(renderer)
+        self._output = output
+        self._voice = voice or Voice()
+        self._sched = scheduler or CueScheduler()
+        self._prewarm = tuple(prewarm)
+        self._cond = threading.Condition()
+        self._jobs: queue.PriorityQueue[_RenderJob] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._pcm: dict[int, Pcm] = {}
+        self._playing: _Playing | None = None
+        self._epoch = 0
+        self._cue_epoch = 0
+        self._outstanding = 0  # render jobs for utterances not yet handed to the scheduler
+        self._play_index = 0
+        self._closed = False
+        self._render_failed = False
+        self._queue_prewarm()
+        self._render_thread = threading.Thread(
+            target=self._render_loop, name=f"{name}-render", daemon=True
+        )
+        self._player_thread = threading.Thread(
+            target=self._player_loop, name=f"{name}-player", daemon=True
+        )
+        self._render_thread.start()
+        self._player_thread.start()
+
+    # --- Speaker protocol (called from any thread, never blocks on audio) --------------------
+
+    def say(self, utterance: Utterance) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._outstanding += 1
+            epoch, cue_epoch = self._epoch, self._cue_epoch
+        at = utterance.at if utterance.at is not None else -math.inf
+        self._jobs.put(
+            _RenderJob(
+                (utterance.priority, at, next(self._seq)),
+                utterance,
+                utterance.text,
+                epoch,
+                cue_epoch,
+            )  # fmt: skip
+        )
+
+    def interrupt(self) -> None:
+        with self._cond:
+            self._epoch += 1
+            self._forget(self._sched.interrupt())
+            if self._playing is not None:
+                self._playing.cut = True
+            self._cond.notify_all()
+
+    def cancel_cues(self) -> None:
+        with self._cond:
+            self._cue_epoch += 1
+            self._forget(self._sched.cancel_cues())
+            self._cond.notify_all()
+
+    def set_rate(self, delta_wpm: int) -> None:
+        with self._cond:
+            rate = min(MAX_RATE, max(MIN_RATE, self._voice.rate + delta_wpm))
+            self._voice = dataclasses.replace(self._voice, rate=rate)
+        log.info("speech rate %d wpm", rate)
+        self._queue_prewarm()
+
+    def close(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._epoch += 1
+            self._forget(self._sched.interrupt())
+            self._forget(self._sched.cancel_cues())
+            if self._playing is not None:
+                self._playing.cut = True
+            self._cond.notify_all()
+        self._jobs.put(_RenderJob((-1, -math.inf, -1), None))  # wake the render thread
+        self._player_thread.join(timeout=2.0)
+        self._render_thread.join(timeout=2.0)
+        self._output.close()
+        closer = getattr(self._renderer.inner, "close", None)
+        if callable(closer):
+            closer()
+
+    # --- extras for the runtime, tests and benchmarks ----------------------------------------
+
+    @property
+    def rate(self) -> int:
+        return self._voice.rate
+
+    @property
+    def speaking(self) -> bool:
+        with self._cond:
+            return self._playing is not None
+
+    @property
+    def output(self) -> AudioOutput:
+        return self._output
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is rendering, queued or playing (tests, benchmarks, shutdown)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self._outstanding == 0 and self._playing is None and not len(self._sched),
+                timeout,
+            )
+
+    # --- render thread -----------------------------------------------------------------------
+
+    def _queue_prewarm(self) -> None:
+        for text in self._prewarm:
+            self._jobs.put(_RenderJob((99, math.inf, next(self._seq)), None, text))
+
+    def _render(self, text: str, voice: Voice) -> Pcm:
+        try:
+            return self._renderer.render(text, voice)
+        except Exception as exc:
+            # Keep the session going with correct timing: a silent stand-in of the estimated
+            # length still lets the coach hear "started"/"finished" at realistic times.
+            if not self._render_failed:
+                log.warning("speech rendering failed, continuing silently: %s", exc)
+                self._render_failed = True
+            return SilentRenderer().render(text, voice)
+
+    def _render_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            with self._cond:
+                if self._closed:
+                    return
+                voice = self._voice
+            if job.utterance is None:
+                self._render(job.text, voice)
+                continue
+            u = job.utterance
+            with self._cond:
+                stale = self._stale(job)
+            pcm = None if stale else self._render(u.text, voice)
+            with self._cond:
+                self._outstanding -= 1
+                # interrupt()/cancel_cues() may have come while rendering: check again.
+                if pcm is not None and not self._stale(job) and not self._closed:
+                    item = self._sched.add(u, pcm.duration)
+                    self._pcm[item.seq] = pcm
+                self._cond.notify_all()
+
+    def _stale(self, job: _RenderJob) -> bool:
+        """Asked for before an interrupt (safety lines survive) or a cancel_cues (cues only)."""
+        u = job.utterance
+        if u is None:
+            return False
+        if u.priority != 0 and job.epoch != self._epoch:
+            return True
+        return u.at is not None and job.cue_epoch != self._cue_epoch
+
+    # --- player thread -----------------------------------------------------------------------
+
+    def _forget(self, dropped: Iterable[object]) -> None:
+        for d in dropped:
+            item = getattr(d, "item", None)
+            if isinstance(item, Item):
+                self._pcm.pop(item.seq, None)
+                log.debug("dropped %r (%s)", item.utterance.text, getattr(d, "reason", "?"))
+
+    def _now(self) -> float:
+        return self._clock.now() + self._output.latency
+
+    def _wait_until(self, deadline: float | None) -> None:
+        """Wait on the condition (lock held) until `deadline` (audible time) or a notify."""
+        if deadline is None:
+            self._cond.wait()
+            return
+        remaining = deadline - self._now()
+        if remaining > _SPIN:
+            self._cond.wait(remaining - _SPIN)
+        elif remaining > 0:
+            self._cond.wait(0)  # releases the lock briefly: lets say()/interrupt() in
+
+    def _player_loop(self) -> None:
+        while True:
+            events: list[SpeechEvent] = []
+            with self._cond:
+                if self._closed and self._playing is None:
+                    return
+                self._forget(self._sched.drain_dropped())
+                now = self._now()
+                playing = self._playing
+                if playing is None:
+                    decision = self._sched.next(now)
+                    self._forget(self._sched.drain_dropped())
+                    if isinstance(decision, Start):
+                        events.append(self._begin(decision, now))
+                    else:
+                        self._cond.notify_all()  # wake wait_idle()
+                        self._wait_until(decision.until)
+                        continue
+                else:
+                    preempt = self._sched.should_cut(playing.item, now)
+                    if playing.cut or preempt or now >= playing.end:
+                        events.append(self._finish(playing, now, playing.cut or preempt, preempt))
+                        self._cond.notify_all()
+                    else:
+                        nxt = self._sched.next_preempt_time(playing.item, now)
+                        self._wait_until(playing.end if nxt is None else min(nxt, playing.end))
+                        continue
+            for event in events:
+                try:
+                    self._listener(event)
+                except Exception:
+                    log.exception("speech listener failed")
+
+    def _begin(self, decision: Start, now: float) -> SpeechEvent:
+        item = decision.item
+        pcm = self._pcm[item.seq]
+        self._play_index += 1
+        info = PlayInfo(self._play_index, item.utterance, now, decision.max_duration, pcm.duration)
+        self._playing = _Playing(item, pcm, info, now + decision.max_duration)
+        try:
+            self._output.start(pcm, info)
+        except Exception:
+            log.exception("audio output failed to start %r", item.utterance.text)
+        return SpeechEvent(item.utterance.id, "started", now)
+
+    def _finish(self, p: _Playing, now: float, interrupted: bool, preempted: bool) -> SpeechEvent:
+        played = min(p.info.max_duration, max(0.0, now - p.info.started))
+        try:
+            self._output.end(p.info, played, interrupted)
+        except Exception:
+            log.exception("audio output failed to end %r", p.item.utterance.text)
+        self._playing = None
+        if preempted and not self._closed and self._sched.requeue(p.item):
+            pass  # keep its PCM: it will be replayed whole
+        else:
+            self._pcm.pop(p.item.seq, None)
+        return SpeechEvent(p.item.utterance.id, "finished", now, interrupted=interrupted)
+
+
+class TtsSpeaker(QueuedSpeaker):
+    """Speaks with pyttsx3 (espeak-ng), rendering each line before it plays."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        listener: SpeechListener,
+        output: AudioOutput,
+        *,
+        rate: int = 175,
+        volume: float = 1.0,
+        voice: str | None = None,
+        renderer: Renderer | None = None,
+        scheduler: CueScheduler | None = None,
+        prewarm: Iterable[str] = COUNT_WORDS,
+    ) -> None:
+        if renderer is None:
+            from voice.speech.render import Pyttsx3Renderer
+
+            renderer = Pyttsx3Renderer()
+        super().__init__(
+            clock,
+            listener,
+            renderer,
+            output,
+            Voice(rate, volume, voice),
+            scheduler=scheduler,
+            prewarm=prewarm,
+            name="tts",
+        )
+
+
+class PrintSpeaker(QueuedSpeaker):
+    """--no-tts: prints each line when it would be spoken; durations estimated from words."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        listener: SpeechListener,
+        *,
+        rate: int = 175,
+        output: AudioOutput | None = None,
+        scheduler: CueScheduler | None = None,
+    ) -> None:
+        super().__init__(
+            clock,
+            listener,
+            SilentRenderer(),
+            output if output is not None else PrintOutput(),
+            Voice(rate),
+            scheduler=scheduler,
+            prewarm=(),
+            name="print",
+        )
+
+
+class SilentSpeaker(PrintSpeaker):
+    """mode "none": nothing printed or played, but started/finished still come on time."""
+
+    def __init__(self, clock: Clock, listener: SpeechListener, *, rate: int = 175) -> None:
+        super().__init__(clock, listener, rate=rate, output=NullOutput())
