@@ -11,8 +11,8 @@ from typing import Any
 
 import waitress.server
 from flask import Flask
+from waitress import wasyncore
 
-from voice.http.context import Service
 from voice.http.hub import EventHub
 
 DEFAULT_HOST = "127.0.0.1"
@@ -66,6 +66,7 @@ class ServerHandle:
     thread: threading.Thread
     host: str
     port: int
+    stopping: threading.Event
 
     @property
     def url(self) -> str:
@@ -73,12 +74,8 @@ class ServerHandle:
         return f"http://{host}:{self.port}"
 
     def stop(self, timeout: float = 5.0) -> None:
-        # Close the event streams first: each holds a worker thread that waitress's
-        # shutdown would otherwise wait on.
-        hub = _hub(self.app)
-        if hub is not None:
-            hub.close()
-        self.server.close()
+        """End the event streams, finish requests in flight, close every socket."""
+        _request_stop(self.app, self.server, self.stopping)
         self.thread.join(timeout)
 
 
@@ -88,9 +85,12 @@ def start_server(
     """Serve `app` in a background thread; returns once the socket is listening."""
     server = make_server(app, host, port, threads)
     bound_host, bound_port = _bound_address(server)
-    thread = threading.Thread(target=server.run, name="stretch-coach-http", daemon=True)
+    stopping = threading.Event()
+    thread = threading.Thread(
+        target=_run_until, args=(server, stopping), name="stretch-coach-http", daemon=True
+    )
     thread.start()
-    return ServerHandle(app, server, thread, bound_host, bound_port)
+    return ServerHandle(app, server, thread, bound_host, bound_port, stopping)
 
 
 def serve_forever(
@@ -99,26 +99,63 @@ def serve_forever(
     """Serve `app` in this (main) thread until SIGINT or SIGTERM."""
     server = make_server(app, host, port, threads)
     bound_host, bound_port = _bound_address(server)
-    hub = _hub(app)
+    stopping = threading.Event()
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        # End the event streams before waitress waits for its worker threads to finish.
-        if hub is not None:
-            hub.close()
-        raise KeyboardInterrupt
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        _request_stop(app, server, stopping)
 
-    previous = signal.signal(signal.SIGTERM, stop), signal.signal(signal.SIGINT, stop)
+    previous = signal.signal(signal.SIGTERM, on_signal), signal.signal(signal.SIGINT, on_signal)
     print(f"stretch-coach: serving on http://{bound_host}:{bound_port}", flush=True)
     try:
-        server.run()  # returns after closing itself on KeyboardInterrupt
+        _run_until(server, stopping)
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
 
 
+def _request_stop(app: Flask, server: Any, stopping: threading.Event) -> None:
+    # Close the event streams first: each holds a worker thread that shutdown waits on.
+    hub = _hub(app)
+    if hub is not None:
+        hub.close()
+    stopping.set()
+    _wake(server)
+
+
+def _run_until(server: Any, stopping: threading.Event, timeout: float = 5.0) -> None:
+    """waitress's main loop, one poll at a time so a stop request ends it; then shut down.
+
+    Everything is closed from this thread, the one that owns the socket map: closing it
+    from another thread races the poll and the workers' wake-ups.
+    """
+    socket_map = _socket_map(server)
+    use_poll = server.adj.asyncore_use_poll
+    while socket_map and not stopping.is_set():
+        wasyncore.loop(timeout=1.0, use_poll=use_poll, map=socket_map, count=1)
+    server.task_dispatcher.shutdown(timeout=timeout)  # requests in flight finish
+    wasyncore.close_all(socket_map)
+
+
+def _wake(server: Any) -> None:
+    # Pulling waitress's trigger (a socket pair in the map) ends the current poll at once.
+    # A MultiSocketServer has no pull_trigger of its own; the servers in its map do.
+    for owner in [server, *_socket_map(server).values()]:
+        pull = getattr(owner, "pull_trigger", None)
+        if callable(pull):
+            pull()
+            return
+
+
+def _socket_map(server: Any) -> dict[int, Any]:
+    # A single server keeps its map in `_map`, a MultiSocketServer (several binds) in `map`.
+    socket_map: dict[int, Any] = getattr(server, "_map", None) or server.map
+    return socket_map
+
+
 def _hub(app: Flask) -> EventHub | None:
-    svc: Service | None = app.extensions.get("stretch_coach")
-    return svc.hub if svc is not None else None
+    svc = app.extensions.get("stretch_coach")
+    hub = getattr(svc, "hub", None)
+    return hub if isinstance(hub, EventHub) else None
 
 
 def _bound_address(server: Any) -> tuple[str, int]:
