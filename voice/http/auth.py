@@ -45,6 +45,20 @@ def load_or_create_token(path: Path | None = None) -> str:
     return token
 
 
+def new_token(path: Path | None = None) -> str:
+    """Replace the stored token (it leaked, or a device should lose access)."""
+    path = path or token_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    tmp = path.with_name(path.name + ".new")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(token + "\n")
+    os.replace(tmp, path)  # atomic: a reader sees the old token or the new, never half
+    return token
+
+
 def _read_token(path: Path) -> str:
     token = path.read_text(encoding="ascii").strip()
     if not token:

@@ -37,3 +37,23 @@ def service() -> Service:
     """The Service of the app handling the current request."""
     svc: Service = current_app.extensions["stretch_coach"]
     return svc
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ServiceParts:
+    """A coach session as the service sees it: what `create_app` takes, plus how to end it.
+
+    `voice.runtime.service.build_service(args)` returns one for `stretch-coach serve`.
+    """
+
+    status: StatusFn
+    command: CommandFn
+    hub: EventHub
+    ready: ReadyFn | None = None
+    metrics: Metrics | None = None
+    history: HistoryFn | None = None
+    close: Callable[[], None] = _nothing

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from voice.http.context import ServiceParts
 from voice.http.hub import EventHub
 
 
@@ -243,6 +244,17 @@ class DemoSession:
         self._publish("status", self._status(self._clock()))
 
 
+def demo_parts(hold_seconds: float = 30.0, start: bool = False) -> ServiceParts:
+    """A ticking demo session wired for `create_app`; close() stops its ticker."""
+    hub = EventHub()
+    session = DemoSession(hub, hold_seconds=hold_seconds)
+    if start:
+        session.command("start the quick routine")
+    stop = threading.Event()
+    session.run_ticker(stop)
+    return ServiceParts(status=session.status, command=session.command, hub=hub, close=stop.set)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m voice.http.demo --port N`: the service against a demo session."""
     from voice.http.app import create_app
@@ -253,16 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--start", action="store_true", help="start the routine at once")
     args = parser.parse_args(argv)
-    hub = EventHub()
-    session = DemoSession(hub)
-    if args.start:
-        session.command("start the quick routine")
-    stop = threading.Event()
-    session.run_ticker(stop)
+    parts = demo_parts(start=args.start)
     try:
-        serve_forever(create_app(session.status, session.command, hub), args.host, args.port)
+        serve_forever(create_app(parts.status, parts.command, parts.hub), args.host, args.port)
     finally:
-        stop.set()
+        parts.close()
     return 0
 
 

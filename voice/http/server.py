@@ -45,16 +45,23 @@ def default_threads(app: Flask) -> int:
     return (hub.max_subscribers if hub is not None else 0) + SPARE_THREADS
 
 
+class BindError(OSError):
+    """The address could not be listened on (port in use, address not here, no permission)."""
+
+
 def make_server(app: Flask, host: str, port: int, threads: int | None = None) -> Any:
     """A bound, not yet running waitress server (port 0 picks a free port)."""
-    return waitress.server.create_server(
-        app,
-        host=host,
-        port=port,
-        threads=threads or default_threads(app),
-        ident="stretch-coach",
-        max_request_body_size=MAX_REQUEST_BODY,
-    )
+    try:
+        return waitress.server.create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads or default_threads(app),
+            ident="stretch-coach",
+            max_request_body_size=MAX_REQUEST_BODY,
+        )
+    except OSError as exc:
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 @dataclass
