@@ -55,7 +55,9 @@ class Fields:
             self.problem(_join(path, key), f"{value!r} is not a snake_case id")
         return value
 
-    def texts(self, parent: dict[str, Any], key: str, path: str, required: bool = True) -> list[str]:
+    def texts(
+        self, parent: dict[str, Any], key: str, path: str, required: bool = True
+    ) -> list[str]:
         if key not in parent and not required:
             return []
         out: list[str] = []
@@ -63,10 +65,14 @@ class Fields:
             if isinstance(item, str) and item.strip():
                 out.append(" ".join(item.split()))
             else:
-                self.problem(f"{_join(path, key)}[{i}]", f"expected non-empty text, got {_kind(item)}")
+                self.problem(
+                    f"{_join(path, key)}[{i}]", f"expected non-empty text, got {_kind(item)}"
+                )
         return out
 
-    def seconds(self, parent: dict[str, Any], key: str, path: str, default: int | None) -> int | None:
+    def seconds(
+        self, parent: dict[str, Any], key: str, path: str, default: int | None
+    ) -> int | None:
         value = parent.get(key)
         if value is None:
             return default
@@ -81,7 +87,9 @@ class Fields:
     def unknown_keys(self, parent: dict[str, Any], allowed: set[str], path: str) -> None:
         for key in parent:
             if key not in allowed:
-                self.problem(_join(path, str(key)), f"unknown field (expected one of {sorted(allowed)})")
+                self.problem(
+                    _join(path, str(key)), f"unknown field (expected one of {sorted(allowed)})"
+                )
 
 
 def _join(path: str, key: str) -> str:

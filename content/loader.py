@@ -22,7 +22,9 @@ def read_yaml(path: Path, problems: list[Problem]) -> Any:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            problems.append(Problem(name, "", f"file is {size} bytes, over the {MAX_FILE_BYTES} limit"))
+            problems.append(
+                Problem(name, "", f"file is {size} bytes, over the {MAX_FILE_BYTES} limit")
+            )
             return None
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -183,7 +185,9 @@ def _routine_items(
 
 def _timing(data: Any, f: Fields) -> Timing:
     d = f.mapping(data, "timing")
-    f.unknown_keys(d, {"hold_seconds", "rest_seconds", "switch_seconds", "step_pause_seconds"}, "timing")
+    f.unknown_keys(
+        d, {"hold_seconds", "rest_seconds", "switch_seconds", "step_pause_seconds"}, "timing"
+    )
     base = Timing()
     return Timing(
         hold_seconds=f.seconds(d, "hold_seconds", "timing", base.hold_seconds) or base.hold_seconds,
@@ -210,9 +214,13 @@ def _faq(data: Any, f: Fields) -> dict[str, FaqEntry]:
         topics = tuple(t.lower() for t in f.texts(d, "topics", path))
         for topic in topics:
             if topic in seen_topics:
-                f.problem(f"{path}.topics", f"topic {topic!r} is also used by {seen_topics[topic]!r}")
+                f.problem(
+                    f"{path}.topics", f"topic {topic!r} is also used by {seen_topics[topic]!r}"
+                )
             seen_topics[topic] = fid
-        out[fid] = FaqEntry(fid, topics, tuple(f.texts(d, "questions", path)), f.text(d, "answer", path))
+        out[fid] = FaqEntry(
+            fid, topics, tuple(f.texts(d, "questions", path)), f.text(d, "answer", path)
+        )
     return out
 
 

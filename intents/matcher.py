@@ -9,14 +9,9 @@ from hassil import Intents, recognize_best
 
 from content.model import Content
 from intents.faq_rank import FaqRanker
-from intents.normalize import normalize
+from intents.normalize import looks_like_question, normalize
 from intents.result import IntentResult
 from intents.templates import build_intents
-
-QUESTION_WORDS = frozenset(
-    "what what's whats how why when where which who is are can could should do does will "
-    "tell explain".split()
-)
 
 
 class IntentMatcher:
@@ -51,7 +46,7 @@ class IntentMatcher:
         if found is not None:
             slots = {name: str(e.value) for name, e in found.entities.items()}
             return IntentResult(norm, found.intent.name, slots, "template", 1.0)
-        if self.faq is not None and norm.split()[0] in QUESTION_WORDS:
+        if self.faq is not None and looks_like_question(norm):
             ranked = self.faq.best(norm)
             if ranked is not None:
                 return IntentResult(

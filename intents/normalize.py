@@ -25,3 +25,15 @@ def normalize(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return normalize(text).split()
+
+
+QUESTION_WORDS = frozenset(
+    "what what's whats how why when where which who is are can could should do does will "
+    "tell explain".split()
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """True when the utterance opens like a question or a request for information."""
+    first = normalize(text).split()[:1]
+    return bool(first) and first[0] in QUESTION_WORDS
