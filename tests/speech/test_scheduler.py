@@ -153,7 +153,7 @@ def test_cancel_cues_keeps_asap_lines() -> None:
 def test_deadlines_do_not_drift_over_a_long_hold() -> None:
     """Each count starts on its own deadline however long the previous one took."""
     s = CueScheduler(gap=0.05)
-    n = 1800
+    n = 300
     for i in range(n):
         # Alternate short and over-long counts: the long ones must be cut, never delay.
         s.add(u(i, "c", "count", at=100.0 + i), 0.4 if i % 2 else 1.7)
@@ -181,3 +181,22 @@ def test_requeue_limit() -> None:
     d = s.next(0.0)
     assert isinstance(d, Start)
     assert not s.requeue(d.item)
+
+
+def test_pause_between_lines_but_not_before_cues() -> None:
+    s = CueScheduler(pause=0.2)
+    s.add(u(1, kind="instruction"), 1.0)
+    s.add(u(2, kind="instruction"), 1.0)
+    s.add(u(3, kind="count", at=1.05), 0.3)
+    d = s.next(0.0)
+    assert isinstance(d, Start) and d.item.utterance.id == 1
+    s.played(1.0)
+    # The count keeps its deadline; the next instruction waits for its breath.
+    assert s.next(1.0) == Wait(1.05)
+    d = s.next(1.05)
+    assert isinstance(d, Start) and d.item.utterance.id == 3
+    s.played(1.35)
+    d0 = s.next(1.35)
+    assert isinstance(d0, Wait) and d0.until == pytest.approx(1.55)
+    d = s.next(1.55)
+    assert isinstance(d, Start) and d.item.utterance.id == 2

@@ -18,6 +18,8 @@ Rules (priorities from voice.ports.PRIORITIES: safety > count > instruction > in
 * While something plays, a ready item of strictly higher priority cuts it. A cut
   as-soon-as-possible line is put back at the front of its queue and replayed whole later
   (the coach's instruction is not lost); a cut cue is gone (its moment has passed).
+* After a line ends, the next as-soon-as-possible line leaves a short pause (a breath); cues
+  ignore it, they keep their deadlines.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ class CueScheduler:
     max_count_late: float = 0.25  # a count this late would be heard on the wrong second: drop
     min_play: float = 0.2  # a shortened cue needs at least this much room to be worth saying
     max_replays: int = 3  # an ASAP line cut more often than this is dropped, not replayed
+    pause: float = 0.2  # breath between two lines; rendering trims espeak's own end pause
+    _quiet_until: float = -math.inf
     _items: list[Item] = field(default_factory=list)
     _seq: int = 0
     dropped: list[Dropped] = field(default_factory=list)  # drained by the caller for reporting
@@ -114,6 +118,10 @@ class CueScheduler:
         item.replays += 1
         self._items.append(item)  # keeps its original seq, so it is first again in its queue
         return True
+
+    def played(self, end: float) -> None:
+        """The line that was playing ended at `end`: the next ASAP line leaves a pause."""
+        self._quiet_until = end + self.pause
 
     def pending(self) -> list[Item]:
         return sorted(self._items, key=Item.order)
@@ -175,6 +183,9 @@ class CueScheduler:
                 continue  # not due yet
             if item.at is None and asap_waiting:
                 continue  # never jump a waiting line of the coach's queue
+            if item.at is None and not item.is_safety and now < self._quiet_until:
+                asap_waiting = True  # a breath after the previous line (cues keep their time)
+                continue
             room = self._blocking_deadline(item, now) - self.gap - now
             if item.duration <= room:
                 self._items.remove(item)
@@ -202,7 +213,9 @@ class CueScheduler:
                 times.append(it.at)
             elif it.utterance.kind == "count" and not it.is_safety:
                 times.append(it.at + self.max_count_late)
-        # A waiting ASAP line can only start after some cue has played; those wake us anyway.
+        if self._quiet_until > now and any(it.at is None for it in self._items):
+            times.append(self._quiet_until)
+        # Otherwise a waiting ASAP line can only start after some cue played, which wakes us.
         return min(times) if times else None
 
     def should_cut(self, playing: Item, now: float) -> bool:

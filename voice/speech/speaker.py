@@ -309,6 +309,7 @@ class QueuedSpeaker:
         except Exception:
             log.exception("audio output failed to end %r", p.item.utterance.text)
         self._playing = None
+        self._sched.played(now)
         if preempted and not self._closed and self._sched.requeue(p.item):
             pass  # keep its PCM: it will be replayed whole
         else:

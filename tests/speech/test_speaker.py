@@ -1,0 +1,233 @@
+"""The threaded speakers end to end: real espeak-ng rendering, WAV and print outputs.
+
+These run in real time (a few seconds) but assert only on order and content, never on speed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from voice.ports import SpeechEvent, Utterance
+from voice.speech.factory import make_speaker
+from voice.speech.outputs import PrintOutput, WavDirOutput
+from voice.speech.speaker import PrintSpeaker, QueuedSpeaker, TtsSpeaker
+
+WAIT = 30.0  # generous: only a hang should ever reach it
+
+
+class MonoClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[SpeechEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: SpeechEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def wait_for(self, pred: Callable[[list[SpeechEvent]], bool]) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: pred(self.events), WAIT), self.events
+
+    def has(self, uid: int, phase: str) -> Callable[[list[SpeechEvent]], bool]:
+        return lambda evs: any(e.utterance_id == uid and e.phase == phase for e in evs)
+
+    def sequence(self) -> list[tuple[int, str]]:
+        with self._cond:
+            return [(e.utterance_id, e.phase) for e in self.events]
+
+
+LONG = " ".join(["Keep breathing slowly and let the front of the hip open."] * 6)
+
+
+@pytest.fixture
+def clock() -> MonoClock:
+    return MonoClock()
+
+
+def test_wav_dir_gets_numbered_files_index_and_timeline(tmp_path: Path, clock: MonoClock) -> None:
+    rec = Recorder()
+    out = WavDirOutput(tmp_path)
+    sp = TtsSpeaker(clock, rec, out, prewarm=())
+    t0 = clock.now() + 0.5
+    sp.say(Utterance(1, "Hold it here.", "instruction"))
+    sp.say(Utterance(2, "three", "count", at=t0 + 1.0))
+    sp.say(Utterance(3, "two", "count", at=t0 + 2.0))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+
+    index = json.loads((tmp_path / "index.json").read_text())
+    entries = index["utterances"]
+    assert [e["text"] for e in entries] == ["Hold it here.", "three", "two"]
+    assert [e["kind"] for e in entries] == ["instruction", "count", "count"]
+    assert entries[1]["scheduled"] == pytest.approx(t0 + 1.0)
+    for e in entries:
+        data, rate = sf.read(str(tmp_path / e["file"]))
+        assert rate == 22050 and len(data) > 0
+        assert {"scheduled", "started", "offset", "onset_error", "interrupted"} <= e.keys()
+    # The counts sit one second apart in the timeline, as scheduled.
+    assert entries[2]["offset"] - entries[1]["offset"] == pytest.approx(1.0, abs=0.05)
+    timeline, rate = sf.read(str(tmp_path / "timeline.wav"))
+    assert len(timeline) / rate >= entries[2]["offset"]
+    assert (tmp_path / "index.jsonl").read_text().count("\n") == 3
+    # Events: started then finished for each, in play order.
+    assert rec.sequence() == [
+        (1, "started"), (1, "finished"), (2, "started"), (2, "finished"),
+        (3, "started"), (3, "finished"),
+    ]  # fmt: skip
+
+
+def test_interrupt_stops_a_long_utterance(tmp_path: Path, clock: MonoClock) -> None:
+    rec = Recorder()
+    out = WavDirOutput(tmp_path)
+    sp = TtsSpeaker(clock, rec, out, prewarm=())
+    sp.say(Utterance(1, LONG, "instruction"))
+    sp.say(Utterance(2, "queued, never heard", "info"))
+    rec.wait_for(rec.has(1, "started"))
+    sp.interrupt()
+    rec.wait_for(rec.has(1, "finished"))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    finished = [e for e in rec.events if e.phase == "finished"]
+    assert [(e.utterance_id, e.interrupted) for e in finished] == [(1, True)]
+    entry = json.loads((tmp_path / "index.json").read_text())["utterances"][0]
+    assert entry["interrupted"] is True
+    assert entry["duration"] < entry["rendered_duration"]
+
+
+def test_interrupt_keeps_safety_lines(clock: MonoClock) -> None:
+    rec = Recorder()
+    sp = PrintSpeaker(clock, rec, output=PrintOutput(io.StringIO()))
+    sp.say(Utterance(1, LONG, "instruction"))
+    rec.wait_for(rec.has(1, "started"))
+    sp.say(Utterance(2, "next instruction", "instruction"))
+    sp.say(Utterance(3, "Stop. Ease out of the stretch.", "safety"))
+    sp.interrupt()
+    rec.wait_for(rec.has(3, "finished"))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    assert (2, "started") not in rec.sequence()
+
+
+def test_safety_cuts_an_instruction_which_is_replayed_after(clock: MonoClock) -> None:
+    rec = Recorder()
+    sp = PrintSpeaker(clock, rec, output=PrintOutput(io.StringIO()))
+    sp.say(Utterance(1, "one two three four five six", "instruction"))
+    rec.wait_for(rec.has(1, "started"))
+    sp.say(Utterance(2, "Careful", "safety"))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    assert rec.sequence() == [
+        (1, "started"), (1, "finished"), (2, "started"), (2, "finished"),
+        (1, "started"), (1, "finished"),
+    ]  # fmt: skip
+    assert rec.events[1].interrupted and not rec.events[5].interrupted
+
+
+def test_cancel_cues_drops_pending_counts(clock: MonoClock) -> None:
+    rec = Recorder()
+    sp = PrintSpeaker(clock, rec, output=PrintOutput(io.StringIO()))
+    t0 = clock.now()
+    sp.say(Utterance(1, "one", "count", at=t0 + 0.2))
+    sp.say(Utterance(2, "two", "count", at=t0 + 5.0))
+    rec.wait_for(rec.has(1, "finished"))
+    sp.cancel_cues()
+    sp.say(Utterance(3, "done", "instruction"))
+    rec.wait_for(rec.has(3, "finished"))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    assert (2, "started") not in rec.sequence()
+
+
+def test_print_speaker_prints_lines_with_times(clock: MonoClock) -> None:
+    buf = io.StringIO()
+    rec = Recorder()
+    sp = PrintSpeaker(clock, rec, output=PrintOutput(buf))
+    sp.say(Utterance(1, "Kneel on your right knee.", "instruction"))
+    sp.say(Utterance(2, "Breathe.", "info"))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("[    0.00] instruction") and lines[0].endswith("right knee.")
+    assert "Breathe." in lines[1]
+    start, end = (e.at for e in rec.events if e.utterance_id == 1)
+    assert end - start > 0.5  # a realistic estimated duration, not zero
+
+
+def test_set_rate_changes_rendered_speed(tmp_path: Path, clock: MonoClock) -> None:
+    rec = Recorder()
+    out = WavDirOutput(tmp_path)
+    sp = TtsSpeaker(clock, rec, out, prewarm=(), rate=175)
+    text = "Slowly bring your hips forward."
+    sp.say(Utterance(1, text))
+    assert sp.wait_idle(WAIT)
+    sp.set_rate(-60)
+    assert sp.rate == 115
+    sp.say(Utterance(2, text))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    first, second = json.loads((tmp_path / "index.json").read_text())["utterances"]
+    assert second["rendered_duration"] > first["rendered_duration"] * 1.2
+
+
+def test_listener_errors_do_not_stop_the_speaker(clock: MonoClock) -> None:
+    calls: list[SpeechEvent] = []
+
+    def bad(event: SpeechEvent) -> None:
+        calls.append(event)
+        raise RuntimeError("listener bug")
+
+    sp = PrintSpeaker(clock, bad, output=PrintOutput(io.StringIO()))
+    sp.say(Utterance(1, "a"))
+    sp.say(Utterance(2, "b"))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    assert len(calls) == 4
+
+
+def test_factory_modes(
+    tmp_path: Path, clock: MonoClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = Recorder()
+    sp = make_speaker("print", clock, rec)
+    assert isinstance(sp, PrintSpeaker)
+    sp.close()
+    sp = make_speaker("tts", clock, rec, tts_out=tmp_path / "out")
+    assert isinstance(sp, TtsSpeaker)
+    assert isinstance(sp.output, WavDirOutput)
+    sp.close()
+    sp = make_speaker("none", clock, rec)
+    assert isinstance(sp, QueuedSpeaker)
+    sp.close()
+    with pytest.raises(ValueError):
+        make_speaker("loud", clock, rec)
+
+
+def test_factory_falls_back_to_print_when_tts_fails(
+    clock: MonoClock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice.speech import render
+
+    def broken(self: object, text: str, voice: object) -> object:
+        raise RuntimeError("no espeak here")
+
+    monkeypatch.setattr(render.Pyttsx3Renderer, "render", broken)
+    sp = make_speaker("tts", clock, Recorder())
+    assert isinstance(sp, PrintSpeaker)
+    sp.close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no espeak here" in err
