@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.wrappers import Response
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import (
     BadRequest,
     NotFound,
@@ -88,7 +89,7 @@ def _check_token(svc: Service) -> None:
     if not bearer_matches(request.headers.get("Authorization"), svc.token):
         raise Unauthorized(
             "POST /command needs 'Authorization: Bearer <token>' (see `stretch-coach token`).",
-            www_authenticate="Bearer",  # type: ignore[arg-type]
+            www_authenticate=WWWAuthenticate("Bearer"),
         )
 
 

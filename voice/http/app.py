@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask.wrappers import Response
+from werkzeug.exceptions import BadRequest
 
 from voice.http.api import api
 from voice.http.context import CommandFn, HistoryFn, ReadyFn, Service, StatusFn
@@ -18,7 +19,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 4096
 # Host names accepted while the service is localhost-only: refusing any other Host header
 # stops DNS-rebinding pages from driving POST /command from a browser on this machine.
-LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1", "[::1]"]
+# (Checked here, not with Flask's TRUSTED_HOSTS, which cannot match an IPv6 literal.)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 # Content-Security-Policy for every response: the dashboard loads only its own files.
 _CSP = (
@@ -58,7 +60,6 @@ def create_app(
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         PROPAGATE_EXCEPTIONS=False,  # errors go to our JSON handlers, never a traceback
-        TRUSTED_HOSTS=None if require_token else LOOPBACK_HOSTS,
         SSE_HEARTBEAT_SECONDS=15.0,
         SSE_MAX_SECONDS=300.0,  # then the browser reconnects and the thread is freed
     )
@@ -76,8 +77,24 @@ def create_app(
     app.register_blueprint(api)
     app.register_blueprint(dashboard)
     register_error_handlers(app)
+    if not require_token:
+        app.before_request(_loopback_host_only)
     app.after_request(_security_headers)
     return app
+
+
+def _loopback_host_only() -> None:
+    raw = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
+    if host_name(raw) not in LOOPBACK_HOSTS:
+        raise BadRequest(f"Host {raw!r} is not allowed while the coach serves localhost only.")
+
+
+def host_name(host_header: str) -> str:
+    """'Name:port' -> 'name'; an IPv6 literal keeps its brackets: '[::1]:80' -> '[::1]'."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0]
 
 
 def _security_headers(response: Response) -> Response:
