@@ -68,14 +68,16 @@ def test_ready_reports_each_check(
     assert resp.get_json() == {"ready": code == 200, "checks": checks}
 
 
-def test_history_is_404_json_when_not_kept(client: FlaskClient) -> None:
-    assert_json_error(client.get("/history"), 404)
+def test_history_when_not_kept(client: FlaskClient) -> None:
+    resp = client.get("/history")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"kept": False, "sessions": [], "streak_days": 0}
 
 
 def test_history_when_given(coach: FakeCoach, hub: EventHub) -> None:
     history = {"sessions": [{"routine_name": "Quick routine", "completed": True}], "streak_days": 3}
     app = create_app(coach.status, coach.command, hub, history=lambda: history)
-    assert app.test_client().get("/history").get_json() == history
+    assert app.test_client().get("/history").get_json() == {"kept": True, **history}
 
 
 def test_metrics_prometheus_text(client: FlaskClient, metrics: Metrics) -> None:

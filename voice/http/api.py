@@ -12,7 +12,6 @@ from flask.wrappers import Response
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import (
     BadRequest,
-    NotFound,
     ServiceUnavailable,
     Unauthorized,
     UnsupportedMediaType,
@@ -58,10 +57,11 @@ def get_ready() -> tuple[Response, int]:
 
 @api.get("/history")
 def get_history() -> Response:
+    # 200 either way, so the dashboard can ask without a 404 in every browser console.
     svc = service()
     if svc.history is None:
-        raise NotFound("No session history is kept by this coach.")
-    return jsonify(svc.history())
+        return jsonify({"kept": False, "sessions": [], "streak_days": 0})
+    return jsonify({"kept": True, **svc.history()})
 
 
 @api.get("/metrics")

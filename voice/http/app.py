@@ -52,7 +52,8 @@ def create_app(
     ready: named readiness checks, e.g. {"recognizer": True, "audio": False}; /ready is
         200 only when all are true. None: always ready.
     metrics: the runtime's Metrics, so /metrics shows what it observed; None makes one.
-    history: {"sessions": [...], "streak_days": n} for the dashboard; None: /history 404s.
+    history: {"sessions": [...], "streak_days": n} for the dashboard; /history adds
+        "kept" (False, with no sessions, when history is None).
     """
     if require_token and not token:
         raise ValueError("require_token needs a token")

@@ -81,6 +81,7 @@
     flag(el.speaking, s.speaking);
     document.body.dataset.paused = s.paused ? "true" : "false";
     text(el.lastHeard, s.last_heard, "–");
+    if (s.last_said) text(el.lastSaid, `Coach: ${s.last_said}`);
     const pct = Math.round(100 * Math.max(0, Math.min(1, Number(s.progress) || 0)));
     el.progressBar.style.width = `${pct}%`;
     el.progress.setAttribute("aria-valuenow", String(pct));
@@ -203,8 +204,9 @@
   async function loadHistory() {
     try {
       const r = await fetch("/history", { cache: "no-store" });
-      if (!r.ok) { el.history.hidden = true; return; }
-      renderHistory(await r.json());
+      const h = r.ok ? await r.json() : { kept: false };
+      if (!h.kept) { el.history.hidden = true; return; }
+      renderHistory(h);
     } catch (err) {
       el.history.hidden = true;
     }
