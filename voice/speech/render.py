@@ -115,6 +115,11 @@ class Pyttsx3Renderer:
                 log.warning("voice %r not available, keeping the default: %s", voice.voice, exc)
         engine.setProperty("rate", int(voice.rate))
         engine.setProperty("volume", float(voice.volume))
+        if engine.getProperty("rate") != int(voice.rate):
+            # pyttsx3 queues property changes while its driver reports busy; make sure the
+            # rate (which "slower"/"faster" depend on) reached espeak before rendering.
+            log.debug("pyttsx3 deferred the rate change; setting it again")
+            engine.setProperty("rate", int(voice.rate))
         self._current = voice
 
     def render(self, text: str, voice: Voice) -> Pcm:
@@ -123,19 +128,28 @@ class Pyttsx3Renderer:
         with self._lock:
             if self._engine is None:
                 self._engine = self._init_engine()
+                # pyttsx3 2.99's first save_to_file after init sometimes writes nothing for a
+                # long text; a throwaway first rendering avoids it.
+                self._save("ready")
             self._apply(voice)
-            self._n += 1
-            path = Path(self._tmp.name) / f"u{self._n}.wav"
-            self._engine.save_to_file(text, str(path))
-            self._engine.runAndWait()
-            if not path.exists():
-                raise RuntimeError(f"pyttsx3 produced no audio for {text!r}")
+            path = self._save(text)
+            if path is None:  # seen only once in a long while; a second try has always worked
+                path = self._save(text)
+            if path is None:
+                raise RuntimeError(f"pyttsx3 produced no audio for {text[:60]!r}")
             data, rate = sf.read(str(path), dtype="float32", always_2d=False)
             path.unlink(missing_ok=True)
         samples = np.asarray(data, dtype=np.float32)
         if samples.ndim > 1:
             samples = samples.mean(axis=1).astype(np.float32)
         return trim_silence(Pcm(samples, int(rate)))
+
+    def _save(self, text: str) -> Path | None:
+        self._n += 1
+        path = Path(self._tmp.name) / f"u{self._n}.wav"
+        self._engine.save_to_file(text, str(path))
+        self._engine.runAndWait()
+        return path if path.exists() else None
 
     def close(self) -> None:
         self._tmp.cleanup()
