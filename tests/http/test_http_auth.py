@@ -91,3 +91,16 @@ def test_bearer_matches(header: str | None, ok: bool) -> None:
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_app_for_requires_the_token_only_beyond_localhost(home: Path) -> None:
+    from voice.http import EventHub, ServiceParts, app_for
+
+    parts = ServiceParts(status=lambda: {}, command=lambda text: {"intent": None}, hub=EventHub())
+    local = app_for(parts, "127.0.0.1").test_client()
+    assert local.post("/command", json={"text": "pause"}).status_code == 200
+    assert not token_path().exists()
+    exposed = app_for(parts, "0.0.0.0").test_client()
+    assert exposed.post("/command", json={"text": "pause"}).status_code == 401
+    headers = {"Authorization": f"Bearer {load_or_create_token()}"}
+    assert exposed.post("/command", json={"text": "pause"}, headers=headers).status_code == 200

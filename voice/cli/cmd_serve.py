@@ -6,9 +6,12 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voice.errors import UserError
+
+if TYPE_CHECKING:
+    from voice.http.context import ServiceParts
 
 log = logging.getLogger(__name__)
 
@@ -34,31 +37,20 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice.http import create_app, is_loopback, load_or_create_token, serve_forever
+    from voice.http import app_for, is_loopback, serve_forever
     from voice.http.server import BindError
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"port out of range: {args.port}")
     parts = _session(args)
-    exposed = not is_loopback(args.host)
-    token = load_or_create_token() if exposed else None
-    app = create_app(
-        parts.status,
-        parts.command,
-        parts.hub,
-        token=token,
-        require_token=exposed,
-        ready=parts.ready,
-        metrics=parts.metrics,
-        history=parts.history,
-    )
-    if exposed:
-        print(
-            f"stretch-coach: listening beyond localhost on {args.host}; POST /command needs "
-            "'Authorization: Bearer <token>' (run `stretch-coach token`).",
-            file=sys.stderr,
-        )
     try:
+        app = app_for(parts, args.host)
+        if not is_loopback(args.host):
+            print(
+                f"stretch-coach: listening beyond localhost on {args.host}; POST /command needs "
+                "'Authorization: Bearer <token>' (run `stretch-coach token`).",
+                file=sys.stderr,
+            )
         serve_forever(app, args.host, args.port, args.threads)
     except BindError as exc:  # port in use, address not on this machine, no permission
         raise UserError(str(exc)) from None
@@ -67,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session(args: argparse.Namespace) -> Any:
+def _session(args: argparse.Namespace) -> ServiceParts:
     """The coach session to serve: the runtime's when it provides one, else the demo."""
     from voice.http.demo import demo_parts
 
@@ -78,6 +70,7 @@ def _session(args: argparse.Namespace) -> Any:
             if exc.name not in ("voice.runtime", "voice.runtime.service"):
                 raise
         else:
-            return service.build_service(args)
+            parts: ServiceParts = service.build_service(args)
+            return parts
     log.warning("no coach runtime to serve yet: serving a simulated demo session")
     return demo_parts(start=False)

@@ -4,22 +4,25 @@ The coach never imports this package; a runtime wires the coach to it through pl
 callables (`create_app`), an `EventHub` it publishes to, and a `Metrics` it feeds.
 """
 
-from voice.http.app import create_app
+from voice.http.app import app_for, create_app
 from voice.http.auth import is_loopback, load_or_create_token, token_path
+from voice.http.context import ServiceParts
 from voice.http.hub import Event, EventHub
 from voice.http.metrics import Metrics
 from voice.http.server import ServerHandle, parse_bind, serve_forever, start_server
 
 __all__ = [
+    "app_for",
+    "create_app",
     "Event",
     "EventHub",
-    "Metrics",
-    "ServerHandle",
-    "create_app",
     "is_loopback",
     "load_or_create_token",
+    "Metrics",
     "parse_bind",
     "serve_forever",
+    "ServerHandle",
+    "ServiceParts",
     "start_server",
     "token_path",
 ]

@@ -9,7 +9,8 @@ from flask.wrappers import Response
 from werkzeug.exceptions import BadRequest
 
 from voice.http.api import api
-from voice.http.context import CommandFn, HistoryFn, ReadyFn, Service, StatusFn
+from voice.http.auth import is_loopback, load_or_create_token
+from voice.http.context import CommandFn, HistoryFn, ReadyFn, Service, ServiceParts, StatusFn
 from voice.http.dashboard import dashboard
 from voice.http.errors import register_error_handlers
 from voice.http.hub import EventHub
@@ -103,3 +104,19 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", _CSP)
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     return response
+
+
+def app_for(parts: ServiceParts, host: str) -> Flask:
+    """create_app for a coach session served on `host`: the token is required (and made on
+    first use) exactly when `host` is not a loopback address."""
+    exposed = not is_loopback(host)
+    return create_app(
+        parts.status,
+        parts.command,
+        parts.hub,
+        token=load_or_create_token() if exposed else None,
+        require_token=exposed,
+        ready=parts.ready,
+        metrics=parts.metrics,
+        history=parts.history,
+    )
