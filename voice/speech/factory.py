@@ -15,11 +15,11 @@ log = logging.getLogger(__name__)
 MODES = ("tts", "print", "none")
 
 
-def _device_or_silence() -> AudioOutput:
+def _device_or_silence(clock: Clock) -> AudioOutput:
     from voice.speech.outputs import DeviceOutput
 
     try:
-        return DeviceOutput()
+        return DeviceOutput(clock=clock)
     except OutputUnavailable as exc:
         # Headless machines and CI have no sound card: keep timing and events, say so once.
         log.warning("no audio output (%s); speech will be silent", exc)
@@ -61,7 +61,7 @@ def make_speaker(
         print(f"stretch-coach: text-to-speech unavailable ({exc}); printing instead",
               file=sys.stderr)  # fmt: skip
         return PrintSpeaker(clock, listener, rate=rate)
-    output: AudioOutput = WavDirOutput(tts_out) if tts_out is not None else _device_or_silence()
+    output: AudioOutput = WavDirOutput(tts_out) if tts_out is not None else _device_or_silence(clock)
     return TtsSpeaker(
         clock, listener, output, rate=rate, volume=volume, voice=voice, renderer=renderer
     )

@@ -11,13 +11,14 @@ import json
 import logging
 import sys
 import threading
+import time as _time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import numpy as np
 
-from voice.ports import Utterance
+from voice.ports import Clock, Utterance
 from voice.speech.render import Pcm
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,10 @@ class PlayInfo:
 
     index: int  # 1, 2, ... in play order
     utterance: Utterance
-    started: float  # audible start on the clock
+    started: float  # audible start on the clock; may be up to the pre-roll in the future
     max_duration: float  # seconds the player lets it run (< duration: shortened)
     duration: float  # full rendered length
+    handed_over: float | None = None  # audible-clock time start() was called
 
     @property
     def scheduled(self) -> float | None:
@@ -48,7 +50,8 @@ class AudioOutput(Protocol):
         """Seconds from start() to sound at the ear; the player starts this much early."""
 
     def start(self, pcm: Pcm, info: PlayInfo) -> None:
-        """Begin playing now; must not block for the length of the audio."""
+        """Play so that the first sample is heard at `info.started` (now or a little later,
+        at most the speaker's pre-roll); must not block for the length of the audio."""
 
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
         """The utterance ended after `played` seconds; when interrupted, silence it now."""
@@ -146,6 +149,7 @@ class WavDirOutput:
                 "started": info.started,
                 "offset": info.started - origin,
                 "onset_error": None if info.scheduled is None else info.started - info.scheduled,
+                "lead": None if info.handed_over is None else info.started - info.handed_over,
                 "duration": heard.duration,
                 "rendered_duration": info.duration,
                 "shortened": info.max_duration < info.duration,
@@ -199,12 +203,18 @@ class WavDirOutput:
 class DeviceOutput:
     """The default sound card through sounddevice (PortAudio), fed from a callback.
 
-    A callback rather than blocking writes: a cut only has to empty the buffer the callback
-    reads, so silence follows within one block (~12 ms at 256 frames) plus the device latency.
+    A callback rather than blocking writes, for two reasons: a cut only has to empty the buffer
+    the callback reads, so silence follows within one block (~12 ms at 256 frames) plus the
+    device latency; and the callback knows when each block reaches the DAC, so it can place the
+    first sample of a count on its deadline to the sample, whatever the thread timing was.
     """
 
     def __init__(
-        self, sample_rate: int = 22050, device: int | str | None = None, blocksize: int = 256
+        self,
+        sample_rate: int = 22050,
+        device: int | str | None = None,
+        blocksize: int = 256,
+        clock: Clock | None = None,
     ) -> None:
         try:
             import sounddevice as sd
@@ -215,11 +225,14 @@ class DeviceOutput:
         except Exception as exc:  # PortAudioError / ValueError when there is no output device
             raise OutputUnavailable(f"no audio output device: {exc}") from exc
         self._sd = sd
+        self._clock: Clock = clock or _Monotonic()
         self._device = device
         self._blocksize = blocksize
         self._lock = threading.Lock()
         self._buffer = np.zeros(0, dtype=np.float32)
         self._pos = 0
+        self._target: float | None = None  # clock time the buffer's first sample is due
+        self._offset = 0.0  # clock time minus PortAudio stream time
         self._stream: Any = None
         self._open(sample_rate)
 
@@ -237,15 +250,25 @@ class DeviceOutput:
                 callback=self._callback,
             )
             self._stream.start()
+            self._offset = self._clock.now() - float(self._stream.time)
         except Exception as exc:
             raise OutputUnavailable(f"cannot open audio output: {exc}") from exc
         self._rate = sample_rate
 
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
+        outdata.fill(0.0)
         with self._lock:
-            n = max(0, min(frames, len(self._buffer) - self._pos))
-            outdata[:n, 0] = self._buffer[self._pos : self._pos + n]
-            outdata[n:, 0] = 0.0
+            first = 0
+            if self._target is not None:
+                dac = float(time.outputBufferDacTime)
+                if dac > 0.0:  # some host APIs report 0: then start at this block
+                    first = int(round((self._target - (dac + self._offset)) * self._rate))
+                    if first >= frames:
+                        return  # due in a later block
+                    first = max(0, first)  # late: start now rather than skip speech
+                self._target = None
+            n = max(0, min(frames - first, len(self._buffer) - self._pos))
+            outdata[first : first + n, 0] = self._buffer[self._pos : self._pos + n]
             self._pos += n
 
     @property
@@ -258,6 +281,7 @@ class DeviceOutput:
         with self._lock:
             self._buffer = pcm.samples
             self._pos = 0
+            self._target = info.started
 
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
         # A natural end has already drained the buffer; leave its last block alone.
@@ -265,8 +289,14 @@ class DeviceOutput:
             with self._lock:
                 self._buffer = np.zeros(0, dtype=np.float32)
                 self._pos = 0
+                self._target = None
 
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+class _Monotonic:
+    def now(self) -> float:
+        return _time.monotonic()

@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 
 MIN_RATE = 80
 MAX_RATE = 400
-# A wait shorter than this is finished by yielding the CPU rather than a timed wait, whose
-# wake-up can overshoot by a millisecond or two on a loaded machine.
-_SPIN = 0.0015
+# How early a cue is handed to the output, which then places it at its exact deadline. Must
+# stay below the scheduler's gap so the previous cue has ended by then.
+PREROLL = 0.04
 
 
 @dataclass(order=True)
@@ -75,6 +75,7 @@ class QueuedSpeaker:
         scheduler: CueScheduler | None = None,
         prewarm: Iterable[str] = COUNT_WORDS,
         name: str = "speech",
+        preroll: float = PREROLL,
     ) -> None:
         self._clock = clock
         self._listener = listener
@@ -83,6 +84,7 @@ class QueuedSpeaker:
         self._voice = voice or Voice()
         self._sched = scheduler or CueScheduler()
         self._prewarm = tuple(prewarm)
+        self._preroll = preroll
         self._cond = threading.Condition()
         self._jobs: queue.PriorityQueue[_RenderJob] = queue.PriorityQueue()
         self._seq = itertools.count()
@@ -252,10 +254,8 @@ class QueuedSpeaker:
             self._cond.wait()
             return
         remaining = deadline - self._now()
-        if remaining > _SPIN:
-            self._cond.wait(remaining - _SPIN)
-        elif remaining > 0:
-            self._cond.wait(0)  # releases the lock briefly: lets say()/interrupt() in
+        if remaining > 0:
+            self._cond.wait(remaining)
 
     def _player_loop(self) -> None:
         while True:
@@ -267,13 +267,18 @@ class QueuedSpeaker:
                 now = self._now()
                 playing = self._playing
                 if playing is None:
-                    decision = self._sched.next(now)
+                    # Look `preroll` ahead: a cue due by then is handed to the output now with
+                    # its exact audible start, so a late thread wake-up (a busy CPU, the GIL)
+                    # does not make the count late; only a wake-up later than preroll would.
+                    decision = self._sched.next(now + self._preroll)
                     self._forget(self._sched.drain_dropped())
                     if isinstance(decision, Start):
-                        events.append(self._begin(decision, now))
+                        at = decision.item.at
+                        events.append(self._begin(decision, now if at is None else max(now, at)))
                     else:
                         self._cond.notify_all()  # wake wait_idle()
-                        self._wait_until(decision.until)
+                        until = decision.until
+                        self._wait_until(None if until is None else until - self._preroll)
                         continue
                 else:
                     preempt = self._sched.should_cut(playing.item, now)
@@ -290,17 +295,21 @@ class QueuedSpeaker:
                 except Exception:
                     log.exception("speech listener failed")
 
-    def _begin(self, decision: Start, now: float) -> SpeechEvent:
+    def _begin(self, decision: Start, start: float) -> SpeechEvent:
+        """Hand the item to the output to be heard from `start` (now, or a cue's deadline)."""
         item = decision.item
         pcm = self._pcm[item.seq]
         self._play_index += 1
-        info = PlayInfo(self._play_index, item.utterance, now, decision.max_duration, pcm.duration)
-        self._playing = _Playing(item, pcm, info, now + decision.max_duration)
+        info = PlayInfo(
+            self._play_index, item.utterance, start, decision.max_duration, pcm.duration,
+            handed_over=self._now(),
+        )  # fmt: skip
+        self._playing = _Playing(item, pcm, info, start + decision.max_duration)
         try:
             self._output.start(pcm, info)
         except Exception:
             log.exception("audio output failed to start %r", item.utterance.text)
-        return SpeechEvent(item.utterance.id, "started", now)
+        return SpeechEvent(item.utterance.id, "started", start)
 
     def _finish(self, p: _Playing, now: float, interrupted: bool, preempted: bool) -> SpeechEvent:
         played = min(p.info.max_duration, max(0.0, now - p.info.started))
