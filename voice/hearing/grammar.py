@@ -343,9 +343,7 @@ def _jsgf(node: Node) -> str:
     return f"( {body} )"
 
 
-def _collect_words(
-    node: Node, rules: Mapping[str, Node], out: set[str], seen: set[str]
-) -> None:
+def _collect_words(node: Node, rules: Mapping[str, Node], out: set[str], seen: set[str]) -> None:
     if isinstance(node, Word):
         out.add(node.text)
     elif isinstance(node, Ref):

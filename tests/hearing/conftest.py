@@ -1,0 +1,58 @@
+"""Shared helpers for hearing tests: audio made at test time, real recordings when present."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from voice.hearing.audio_files import Pcm, read_audio
+
+REPO = Path(__file__).resolve().parents[2]
+BARISTA = REPO.parent / "shared" / "speech" / "barista-dev"
+KITCHEN = REPO.parent / "shared" / "speech" / "noise" / "kitchen.flac"
+BARISTA_SENTENCES = REPO / "bench" / "barista" / "sentences.yaml"
+
+
+def _synth(cmd: list[str], out: Path) -> Pcm:
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    return read_audio(out)
+
+
+@pytest.fixture
+def flite(tmp_path: Path) -> Callable[..., Pcm]:
+    """English speech from flite (PocketSphinx's US model hears it far better than espeak)."""
+    exe = shutil.which("flite")
+    if exe is None:
+        pytest.skip("flite is not installed (apt-get install flite)")
+    counter = iter(range(10_000))
+
+    def say(text: str, voice: str = "kal") -> Pcm:
+        out = tmp_path / f"flite-{next(counter)}.wav"
+        return _synth([exe, "-voice", voice, "-t", text, "-o", str(out)], out)
+
+    return say
+
+
+@pytest.fixture
+def espeak(tmp_path: Path) -> Callable[..., Pcm]:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    counter = iter(range(10_000))
+
+    def say(text: str, voice: str = "en-us") -> Pcm:
+        out = tmp_path / f"espeak-{next(counter)}.wav"
+        return _synth([exe, "-v", voice, "-w", str(out), text], out)
+
+    return say
+
+
+@pytest.fixture
+def barista() -> Path:
+    if not (BARISTA / "labels.json").exists():
+        pytest.skip(f"real recordings not found at {BARISTA}")
+    return BARISTA

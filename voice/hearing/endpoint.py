@@ -1,0 +1,150 @@
+"""Find where speech starts and ends in a stream (voice-activity gating and endpointing).
+
+The decoder sees only speech plus a little padding: fed kitchen noise, a grammar decoder
+will happily "hear" commands in it, and it burns CPU doing so. The VAD is WebRTC's, as
+shipped inside PocketSphinx, so this needs no extra package.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from voice.hearing.audio_files import SAMPLE_RATE, Pcm
+
+FRAME_S = 0.03
+FRAME_BYTES = int(SAMPLE_RATE * FRAME_S) * 2
+
+VadFn = Callable[[bytes], bool]
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    trailing_silence_s: float = 0.5  # speech ends after this much non-speech
+    preroll_s: float = 0.3  # audio kept before the detected start (soft onsets)
+    start_window_s: float = 0.15  # speech starts when most of this window is speech
+    start_ratio: float = 0.7
+    max_utterance_s: float = 10.0  # a running tap must not hold the decoder forever
+    vad_mode: int = 1  # WebRTC aggressiveness 0..3
+
+
+def webrtc_vad(mode: int) -> VadFn:
+    from pocketsphinx import Vad
+
+    vad = Vad(mode)
+    if vad.frame_bytes != FRAME_BYTES:  # the library decides; we rely on 30 ms
+        raise RuntimeError(f"unexpected VAD frame size {vad.frame_bytes}")
+
+    def is_speech(frame: bytes) -> bool:
+        return bool(vad.is_speech(frame))
+
+    return is_speech
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "start" | "audio" | "end"
+    pcm: bytes = b""
+    time: float = 0.0  # stream seconds: start of speech for "start", end of speech for "end"
+
+
+class Endpointer:
+    """Feed PCM bytes; get start / audio / end events. Stream time counts every byte fed."""
+
+    def __init__(self, settings: EndpointSettings | None = None, vad: VadFn | None = None):
+        self.settings = s = settings or EndpointSettings()
+        self._vad = vad or webrtc_vad(s.vad_mode)
+        self._pending = b""
+        self._frames_seen = 0
+        self._preroll: collections.deque[bytes] = collections.deque(
+            maxlen=max(1, round(s.preroll_s / FRAME_S))
+        )
+        self._window: collections.deque[bool] = collections.deque(
+            maxlen=max(1, round(s.start_window_s / FRAME_S))
+        )
+        self._in_speech = False
+        self._silent_frames = 0
+        self._speech_frames = 0
+        self._end_frames = max(1, round(s.trailing_silence_s / FRAME_S))
+        self._max_frames = max(1, round(s.max_utterance_s / FRAME_S))
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    @property
+    def time(self) -> float:
+        return self._frames_seen * FRAME_S
+
+    def feed(self, pcm: bytes) -> Iterator[Event]:
+        data = self._pending + pcm
+        usable = len(data) - len(data) % FRAME_BYTES
+        self._pending = data[usable:]
+        for i in range(0, usable, FRAME_BYTES):
+            yield from self._frame(data[i : i + FRAME_BYTES])
+
+    def flush(self) -> Iterator[Event]:
+        """End of stream: close an open utterance."""
+        if self._in_speech:
+            if self._pending:
+                yield Event("audio", self._pending)
+            self._pending = b""
+            self._in_speech = False
+            yield Event("end", time=self.time)
+
+    def _frame(self, frame: bytes) -> Iterator[Event]:
+        self._frames_seen += 1
+        speech = self._vad(frame)
+        if not self._in_speech:
+            self._preroll.append(frame)
+            self._window.append(speech)
+            needed = self.settings.start_ratio * self._window.maxlen  # type: ignore[operator]
+            if speech and sum(self._window) >= needed:
+                self._in_speech = True
+                self._silent_frames = 0
+                self._speech_frames = 0
+                start = self.time - len(self._preroll) * FRAME_S
+                yield Event("start", b"".join(self._preroll), time=max(0.0, start))
+                self._preroll.clear()
+                self._window.clear()
+            return
+        self._speech_frames += 1
+        yield Event("audio", frame)
+        self._silent_frames = 0 if speech else self._silent_frames + 1
+        if self._silent_frames >= self._end_frames or self._speech_frames >= self._max_frames:
+            self._in_speech = False
+            yield Event("end", time=self.time - self._silent_frames * FRAME_S)
+
+
+def speech_span(
+    pcm: Pcm, settings: EndpointSettings | None = None, vad: VadFn | None = None
+) -> tuple[int, int] | None:
+    """Sample range from the first speech start to the last speech end, padded; None if silent.
+
+    For whole-file decoding: one file is one command, so pauses inside it must not split it.
+    """
+    s = settings or EndpointSettings()
+    ep = Endpointer(s, vad)
+    raw = pcm.astype("<i2").tobytes()
+    first: float | None = None
+    last: float | None = None
+    for event in [*ep.feed(raw), *ep.flush()]:
+        if event.kind == "start" and first is None:
+            first = event.time
+        elif event.kind == "end":
+            last = event.time
+    if first is None or last is None:
+        return None
+    begin = max(0, int(first * SAMPLE_RATE))
+    end = min(len(pcm), int((last + s.trailing_silence_s) * SAMPLE_RATE))
+    return (begin, end) if end > begin else None
+
+
+def trim(pcm: Pcm, settings: EndpointSettings | None = None) -> Pcm:
+    span = speech_span(pcm, settings)
+    if span is None:
+        return np.zeros(0, dtype=np.int16)
+    return pcm[span[0] : span[1]]

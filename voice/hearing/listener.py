@@ -1,0 +1,238 @@
+"""Continuous listening for the coach runtime: audio -> recognizer -> checks -> on_heard.
+
+Runs in its own thread. Which intents may be heard depends on the coach state, given as
+data (state name -> intent names). While the coach is speaking only the barge-in set is
+accepted, and a result that repeats a run of what the coach is saying is dropped: that is
+the coach hearing itself through the room.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voice.hearing.verify import Verdict, Verifier, echoes
+from voice.ports import AudioSource, Recognizer, Transcript
+
+_LOG = logging.getLogger(__name__)
+
+OnHeard = Callable[[str, float, float], None]
+OnRejected = Callable[[Verdict], None]
+
+# Intents that may interrupt the coach while it speaks.
+BARGE_IN: frozenset[str] = frozenset({"Stop", "Pause", "ReportPain"})
+
+# Coach state -> intents worth hearing then. Barge-in intents are added to every state.
+DEFAULT_STATE_INTENTS: dict[str, frozenset[str]] = {
+    "idle": frozenset({"StartRoutine", "StartStretch", "AskFaq", "Help", "Yes", "No"}),
+    "intro": frozenset({"Resume", "RepeatStep", "Help", "Yes", "No", "NextStretch",
+                        "SetSpeechRate"}),
+    "instruct": frozenset({"Resume", "RepeatStep", "Help", "NextStretch", "PreviousStretch",
+                           "TimeLeft", "SetSpeechRate", "SetCountStyle", "Yes", "No"}),
+    "hold": frozenset({"Resume", "TimeLeft", "RepeatStep", "Help", "NextStretch",
+                       "SetCountStyle", "SetSpeechRate"}),
+    "switch": frozenset({"Resume", "RepeatStep", "Help", "TimeLeft", "NextStretch"}),
+    "rest": frozenset({"Resume", "TimeLeft", "NextStretch", "Help", "RepeatStep",
+                       "StartOver"}),
+    "finished": frozenset({"StartRoutine", "StartOver", "AskFaq", "Help", "Yes", "No"}),
+}
+
+# After the coach stops talking its voice still rings in the room and in the audio queue.
+ECHO_TAIL_S = 0.4
+
+
+def load_state_intents(path: str | Path) -> dict[str, frozenset[str]]:
+    """Read a {state: [intent, ...]} mapping from YAML or JSON."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of state -> list of intents")
+    return {str(k): frozenset(str(i) for i in (v or [])) for k, v in data.items()}
+
+
+@dataclass
+class _Speaking:
+    text: str | None = None
+    ended_at: float = float("-inf")
+    last_text: str = ""
+
+
+class Listener:
+    """Feeds an AudioSource to a Recognizer on a thread and reports accepted commands.
+
+    `recognizer` must know one grammar per state name (see `build_listener`).
+    `on_heard(text, confidence, end_time)` gets the verified text; `end_time` is on the
+    `clock` (time.monotonic by default): when the speech ended, not when decoding finished.
+    """
+
+    def __init__(
+        self,
+        source: AudioSource,
+        recognizer: Recognizer,
+        states: Mapping[str, Collection[str]],
+        on_heard: OnHeard,
+        *,
+        verifier: Verifier,
+        barge_in: Collection[str] = BARGE_IN,
+        initial_state: str = "idle",
+        on_rejected: OnRejected | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        min_confidence: float = 0.0,
+    ) -> None:
+        if initial_state not in states:
+            raise KeyError(f"unknown state {initial_state!r}")
+        self._source = source
+        self._recognizer = recognizer
+        self._states = {k: frozenset(v) for k, v in states.items()}
+        self._barge_in = frozenset(barge_in)
+        self._on_heard = on_heard
+        self._on_rejected = on_rejected
+        self._verifier = verifier
+        self._clock = clock
+        self._min_confidence = min_confidence
+        self._lock = threading.Lock()
+        self._state = initial_state
+        self._pending_state: str | None = initial_state
+        self._speaking = _Speaking()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stream_s = 0.0
+        self.error: BaseException | None = None
+
+    # --- control (any thread) -------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state
+
+    def set_state(self, name: str) -> None:
+        """Switch the grammar; applied by the listening thread before the next audio chunk."""
+        if name not in self._states:
+            raise KeyError(f"unknown state {name!r}")
+        with self._lock:
+            self._state = name
+            self._pending_state = name
+
+    def set_speaking(self, text: str | None) -> None:
+        """Tell the listener what the coach is saying now (None when it stops)."""
+        with self._lock:
+            if text is None:
+                if self._speaking.text is not None:
+                    self._speaking.ended_at = self._clock()
+                self._speaking.text = None
+            else:
+                self._speaking.text = text
+                self._speaking.last_text = text
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("listener already started")
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._source.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- the listening thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            for chunk in self._source.chunks():
+                if self._stop.is_set():
+                    break
+                self._apply_state()
+                self._stream_s += len(chunk) / 32000.0
+                result = self._recognizer.accept(chunk)
+                if result is not None:
+                    self.handle(result)
+            if not self._stop.is_set():
+                result = self._recognizer.flush()
+                if result is not None:
+                    self.handle(result)
+        except BaseException as err:  # noqa: BLE001 - reported to the runtime, not swallowed
+            self.error = err
+            _LOG.exception("listener stopped")
+
+    def _apply_state(self) -> None:
+        with self._lock:
+            pending, self._pending_state = self._pending_state, None
+        if pending is not None:
+            self._recognizer.set_grammar(pending)
+
+    def handle(self, transcript: Transcript) -> Verdict:
+        """Check one final result and report it; public so runtimes and tests can inject text."""
+        now = self._clock()
+        # Map stream time to the clock: the result ended (stream_now - end) seconds ago.
+        end_time = now - max(0.0, self._stream_s - transcript.end) if transcript.end else now
+        with self._lock:
+            state = self._state
+            speaking = self._speaking.text
+            recent = self._speaking.last_text if end_time < self._speaking.ended_at + ECHO_TAIL_S \
+                else None
+        guard_text = speaking if speaking is not None else recent
+        allowed = self._states[state] | self._barge_in
+        if guard_text is not None:
+            allowed = allowed & self._barge_in
+        verdict = self._verifier.check(transcript, allowed)
+        if verdict.accepted and verdict.confidence < self._min_confidence:
+            verdict = Verdict(False, verdict.text, verdict.intent, verdict.slots,
+                              verdict.confidence, "low confidence")
+        if verdict.accepted and guard_text is not None and echoes(verdict.text, guard_text):
+            verdict = Verdict(False, verdict.text, verdict.intent, verdict.slots,
+                              verdict.confidence, "echo of the coach's own speech")
+        if verdict.accepted:
+            _LOG.debug("heard %r (%.2f) in %s", verdict.text, verdict.confidence, state)
+            self._on_heard(verdict.text, verdict.confidence, end_time)
+        else:
+            _LOG.debug("rejected %r: %s", verdict.text, verdict.reason)
+            if self._on_rejected is not None:
+                self._on_rejected(verdict)
+        return verdict
+
+
+def build_listener(
+    source: AudioSource,
+    intents: Any,
+    on_heard: OnHeard,
+    *,
+    states: Mapping[str, Collection[str]] | None = None,
+    spec: Any = None,
+    barge_in: Collection[str] = BARGE_IN,
+    initial_state: str = "idle",
+    on_rejected: OnRejected | None = None,
+    min_confidence: float = 0.0,
+) -> Listener:
+    """Compile one grammar per state from hassil `intents`, build the engine, wire it up.
+
+    `spec` is a voice.hearing.engines.EngineSpec (default: auto engine, default settings).
+    """
+    from voice.hearing.engines import EngineSpec, create
+    from voice.hearing.grammar import compile_state_grammars
+
+    states = dict(states or DEFAULT_STATE_INTENTS)
+    grammars = compile_state_grammars(intents, states, always=barge_in)
+    recognizer = create(spec or EngineSpec(), grammars)
+    return Listener(
+        source, recognizer, states, on_heard,
+        verifier=Verifier(intents), barge_in=barge_in, initial_state=initial_state,
+        on_rejected=on_rejected, min_confidence=min_confidence,
+    )

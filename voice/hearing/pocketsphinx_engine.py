@@ -1,0 +1,275 @@
+"""PocketSphinx 5 behind the Recognizer protocol: the built-in engine, no download needed.
+
+Each grammar becomes a JSGF search; switching state switches the active search. The
+dictionary is cut down to the grammars' words (loading all of CMUdict costs a second and
+memory for nothing). Audio goes front end -> VAD endpointer -> decoder, so the decoder only
+ever sees speech.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voice.hearing.audio_files import SAMPLE_RATE, Pcm
+from voice.hearing.endpoint import Endpointer, EndpointSettings, speech_span
+from voice.hearing.frontend import Frontend, FrontendSettings
+from voice.hearing.grammar import CompiledGrammar, GrammarError
+from voice.ports import Transcript
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecoderSettings:
+    """PocketSphinx search settings; the defaults are the ones measured best on barista-dev."""
+
+    beam: float = 1e-48
+    wbeam: float = 7e-29
+    pbeam: float = 1e-48
+    maxhmmpf: int = 30000
+    fsgusefiller: bool = True
+    bestpath: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def model_dir() -> Path:
+    from pocketsphinx import get_model_path
+
+    return Path(get_model_path()) / "en-us"
+
+
+def load_pronunciations(
+    words: Iterable[str], dict_path: Path | None = None
+) -> dict[str, list[str]]:
+    """Dictionary lines for the words; alternates ("word(2)") come along."""
+    wanted = set(words)
+    found: dict[str, list[str]] = {}
+    path = dict_path or model_dir() / "cmudict-en-us.dict"
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            head, _, phones = line.strip().partition(" ")
+            base = head.split("(", 1)[0]
+            if base in wanted:
+                found.setdefault(base, []).append(phones.strip())
+    return found
+
+
+class PocketSphinxRecognizer:
+    """Recognizer (voice.ports) on PocketSphinx with per-state JSGF grammars."""
+
+    def __init__(
+        self,
+        grammars: Mapping[str, CompiledGrammar],
+        *,
+        decoder: DecoderSettings | None = None,
+        frontend: FrontendSettings | None = None,
+        endpoint: EndpointSettings | None = None,
+        extra_pronunciations: Mapping[str, list[str]] | None = None,
+        initial: str | None = None,
+    ) -> None:
+        if not grammars:
+            raise GrammarError("no grammar given")
+        import pocketsphinx
+
+        self._ps = pocketsphinx
+        self.decoder_settings = decoder or DecoderSettings()
+        self.frontend_settings = frontend or FrontendSettings()
+        self.endpoint_settings = endpoint or EndpointSettings()
+        self._lock = threading.RLock()
+        self._grammars = dict(grammars)
+        self._extra = dict(extra_pronunciations or {})
+        self._dict_file = self._write_dictionary(self._grammars.values())
+        self._decoder = self._make_decoder()
+        for g in self._grammars.values():
+            self._decoder.add_jsgf_string(g.name, g.to_jsgf())
+        self._current = initial or next(iter(self._grammars))
+        self._decoder.activate_search(self._grammars[self._current].name)
+        self._frontend = Frontend(self.frontend_settings)
+        self._endpointer = Endpointer(self.endpoint_settings)
+        self._utt_start = 0.0
+        self._in_utt = False
+        self._partial = ""
+
+    # --- setup ----------------------------------------------------------------------------
+
+    def _make_decoder(self) -> Any:
+        s = self.decoder_settings
+        params: dict[str, Any] = {
+            "hmm": str(model_dir() / "en-us"),
+            "dict": self._dict_file,
+            "lm": None,
+            "samprate": SAMPLE_RATE,
+            "beam": s.beam,
+            "wbeam": s.wbeam,
+            "pbeam": s.pbeam,
+            "maxhmmpf": s.maxhmmpf,
+            "fsgusefiller": s.fsgusefiller,
+            "bestpath": s.bestpath,
+            "loglevel": "FATAL",  # "no final state" is handled, not news
+        }
+        params.update(s.extra)
+        config = self._ps.Config(**params)
+        return self._ps.Decoder(config)
+
+    def _write_dictionary(self, grammars: Iterable[CompiledGrammar]) -> str:
+        words: set[str] = set()
+        for g in grammars:
+            words |= g.vocabulary
+        prons = load_pronunciations(words)
+        for word, phones in self._extra.items():
+            prons.setdefault(word, []).extend(phones)
+        missing = sorted(words - prons.keys())
+        if missing:
+            from voice.hearing.g2p import guess_pronunciations
+
+            guessed = guess_pronunciations(missing)
+            for word, phones in guessed.items():
+                prons[word] = [phones]
+            still = [w for w in missing if w not in guessed]
+            if still:
+                raise GrammarError(
+                    "no pronunciation for: "
+                    + ", ".join(still[:20])
+                    + " (install espeak-ng, or rephrase the templates)"
+                )
+            _LOG.info("guessed pronunciations for %s", ", ".join(missing))
+        fd, path = tempfile.mkstemp(prefix="stretch-coach-", suffix=".dict")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for word in sorted(prons):
+                for i, phones in enumerate(prons[word]):
+                    head = word if i == 0 else f"{word}({i + 1})"
+                    fh.write(f"{head} {phones}\n")
+        return path
+
+    def close(self) -> None:
+        try:
+            os.unlink(self._dict_file)
+        except OSError:
+            pass
+
+    # --- Recognizer protocol ----------------------------------------------------------------
+
+    @property
+    def grammar(self) -> str:
+        return self._current
+
+    @property
+    def grammars(self) -> Mapping[str, CompiledGrammar]:
+        return self._grammars
+
+    def set_grammar(self, name: str) -> None:
+        with self._lock:
+            if name not in self._grammars:
+                raise KeyError(f"unknown grammar {name!r}")
+            if name == self._current:
+                return
+            # A search cannot change mid-utterance; finish (and drop) the open one first.
+            if self._in_utt:
+                self._decoder.end_utt()
+                self._in_utt = False
+                self._endpointer = Endpointer(self.endpoint_settings)
+            self._decoder.activate_search(self._grammars[name].name)
+            self._current = name
+
+    def accept(self, pcm: bytes) -> Transcript | None:
+        with self._lock:
+            result: Transcript | None = None
+            for event in self._endpointer.feed(self._frontend.process(pcm)):
+                done = self._on_event(event.kind, event.pcm, event.time)
+                if done is not None:
+                    result = done
+            return result
+
+    def partial(self) -> str:
+        with self._lock:
+            return self._partial
+
+    def flush(self) -> Transcript | None:
+        with self._lock:
+            result: Transcript | None = None
+            for event in self._endpointer.flush():
+                done = self._on_event(event.kind, event.pcm, event.time)
+                if done is not None:
+                    result = done
+            return result
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._in_utt:
+                self._decoder.end_utt()
+            self._in_utt = False
+            self._partial = ""
+            self._frontend.reset()
+            self._endpointer = Endpointer(self.endpoint_settings)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _on_event(self, kind: str, pcm: bytes, at: float) -> Transcript | None:
+        if kind == "start":
+            self._decoder.start_utt()
+            self._in_utt = True
+            self._utt_start = at
+            self._partial = ""
+        if not self._in_utt:
+            return None
+        if pcm:
+            self._decoder.process_raw(pcm, False, False)
+            hyp = self._decoder.hyp()
+            self._partial = hyp.hypstr if hyp is not None else ""
+        if kind == "end":
+            self._decoder.end_utt()
+            self._in_utt = False
+            self._partial = ""
+            return self._result(self._utt_start, at)
+        return None
+
+    def _result(self, start: float, end: float) -> Transcript:
+        hyp = self._decoder.hyp()
+        text = hyp.hypstr.strip() if hyp is not None else ""
+        logmath = self._decoder.logmath
+        words: list[tuple[str, float]] = []
+        for seg in (self._decoder.seg() or ()) if hyp is not None else ():
+            word = seg.word
+            if word.startswith(("<", "[")) or word == "</s>":
+                continue  # silence and fillers are not words the user said
+            word = word.split("(", 1)[0]
+            words.append((word, float(min(1.0, logmath.exp(seg.prob)))))
+        if hyp is not None and text:
+            confidence = float(min(1.0, logmath.exp(hyp.prob)))
+        else:
+            confidence = 0.0
+        return Transcript(
+            text=text, confidence=confidence, words=tuple(words), start=start, end=end
+        )
+
+    def decode(self, pcm: Pcm, *, gate: bool = True) -> Transcript:
+        """Whole-utterance decoding of one recording (files, evaluation).
+
+        The whole file is one command, so it is decoded as one utterance from the first
+        speech to the last (pauses inside do not split it).
+        """
+        with self._lock:
+            if self._in_utt:
+                self._decoder.end_utt()
+                self._in_utt = False
+            frontend = Frontend(self.frontend_settings)
+            cleaned = np.frombuffer(frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2")
+            start, end = 0, len(cleaned)
+            if gate:
+                span = speech_span(cleaned.astype(np.int16), self.endpoint_settings)
+                if span is None:
+                    return Transcript(text="", confidence=0.0)
+                start, end = span
+            self._decoder.start_utt()
+            self._decoder.process_raw(cleaned[start:end].tobytes(), False, True)
+            self._decoder.end_utt()
+            return self._result(start / SAMPLE_RATE, end / SAMPLE_RATE)
