@@ -38,6 +38,9 @@ def check_sentences(content: Content, handled: Iterable[str]) -> list[Problem]:
         return problems
     try:
         intents = build_intents(content)
+        for intent in intents.intents.values():
+            for block in intent.data:
+                _ = block.sentences  # hassil parses templates lazily; make it parse them now
     except Exception as exc:  # hassil reports template errors with many exception types
         return [
             Problem(str(content.directory / "sentences"), "", f"templates do not combine: {exc}")
@@ -61,7 +64,7 @@ def check_sentences(content: Content, handled: Iterable[str]) -> list[Problem]:
 
 
 def _parse_problems(path: Path) -> list[Problem]:
-    from hassil import Intents
+    from hassil import parse_sentence
 
     problems: list[Problem] = []
     data = read_yaml(path, problems)
@@ -77,13 +80,7 @@ def _parse_problems(path: Path) -> list[Problem]:
         for i, block in enumerate((intent or {}).get("data") or []):
             for j, template in enumerate((block or {}).get("sentences") or []):
                 try:
-                    Intents.from_dict(
-                        {
-                            "language": "en",
-                            "intents": {"X": {"data": [{"sentences": [template]}]}},
-                            "expansion_rules": data.get("expansion_rules") or {},
-                        }
-                    )
+                    parse_sentence(template)
                 except Exception as exc:  # hassil's parse errors have no common base class
                     where = f"intents.{name}.data[{i}].sentences[{j}]"
                     problems.append(Problem(str(path), where, f"bad template {template!r}: {exc}"))

@@ -1,0 +1,193 @@
+"""The coach's event loop on a real clock.
+
+One thread owns the coach: heard text, speech events and timers all arrive as events on one
+queue, so the pure core never sees two things at once. Commands come back and are carried
+out by a small registry of executors.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from intents.matcher import IntentMatcher
+from voice.coach import commands as c
+from voice.coach.events import Event, Heard, SpeechFinished, SpeechStarted, TimerFired
+from voice.coach.machine import Coach
+from voice.ports import Clock, Speaker, SpeechEvent
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    def publish(self, kind: str, data: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class _Request:
+    """Heard text waiting for the loop, with a future for the caller that wants the reply."""
+
+    text: str
+    reply: Future[dict[str, Any]] = field(default_factory=Future)
+    confidence: float = 1.0
+
+
+SessionListener = Callable[[c.SessionEnded], None]
+
+
+class CoachLoop:
+    def __init__(
+        self,
+        coach: Coach,
+        matcher: IntentMatcher,
+        clock: Clock,
+        publisher: Publisher | None = None,
+        on_session_end: SessionListener | None = None,
+    ) -> None:
+        self.coach = coach
+        self.matcher = matcher
+        self.clock = clock
+        self.speaker: Speaker | None = None
+        self.publisher = publisher
+        self.on_session_end = on_session_end
+        self._events: queue.Queue[Event | _Request | None] = queue.Queue()
+        self._timers: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._replies: list[str] = []
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._executors: dict[type, Callable[[Any], None]] = {
+            c.Say: self._exec_say,
+            c.StartTimer: self._exec_start_timer,
+            c.CancelTimer: self._exec_cancel_timer,
+            c.Interrupt: lambda _: self._speaker_call("interrupt"),
+            c.CancelCues: lambda _: self._speaker_call("cancel_cues"),
+            c.SetSpeechRate: self._exec_rate,
+            c.StatusChanged: self._exec_status,
+            c.SessionEnded: self._exec_session_ended,
+        }
+
+    # -- inputs, from any thread ----------------------------------------------------------
+
+    def hear(self, text: str, confidence: float = 1.0) -> Future[dict[str, Any]]:
+        request = _Request(text, confidence=confidence)
+        self._events.put(request)
+        return request.reply
+
+    def command(self, text: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Handle text as if spoken; the reply names the intent and what the coach said."""
+        return self.hear(text).result(timeout)
+
+    def on_speech(self, event: SpeechEvent) -> None:
+        if event.phase == "started":
+            self._events.put(SpeechStarted(event.at, event.utterance_id))
+        else:
+            self._events.put(SpeechFinished(event.at, event.utterance_id, event.interrupted))
+
+    def busy(self) -> bool:
+        """True while events wait to be handled."""
+        return not self._events.empty()
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return self.coach.status(self.clock.now())
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="coach-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._events.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            item = self._next_item()
+            if item is None:
+                continue
+            try:
+                self._process(item)
+            except Exception:  # one bad event must not end the session on the floor
+                log.exception("coach failed to handle %r", item)
+                if isinstance(item, _Request) and not item.reply.done():
+                    item.reply.set_exception(RuntimeError("the coach could not handle that"))
+
+    def _next_item(self) -> Event | _Request | None:
+        now = self.clock.now()
+        due = [name for name, t in self._timers.items() if t <= now]
+        if due:
+            name = min(due, key=self._timers.__getitem__)
+            deadline = self._timers.pop(name)
+            # The ideal deadline, not the late wake-up time, so nothing downstream drifts.
+            return TimerFired(deadline, name)
+        timeout = min(self._timers.values()) - now if self._timers else 0.5
+        try:
+            return self._events.get(timeout=self._real_seconds(max(0.0, timeout)))
+        except queue.Empty:
+            return None
+
+    def _real_seconds(self, clock_seconds: float) -> float:
+        convert = getattr(self.clock, "real_seconds", None)
+        return float(convert(clock_seconds)) if convert else clock_seconds
+
+    def _process(self, item: Event | _Request) -> None:
+        if isinstance(item, _Request):
+            self._process_request(item)
+            return
+        self._feed(item)
+
+    def _process_request(self, request: _Request) -> None:
+        result = self.matcher.match(request.text)
+        event = Heard(self.clock.now(), request.text, result.intent, dict(result.slots))
+        if self.publisher is not None:
+            self.publisher.publish("heard", {**result.to_dict(), "confidence": request.confidence})
+        self._replies = []
+        self._feed(event)
+        reply = {**result.to_dict(), "response": " ".join(self._replies) or None}
+        request.reply.set_result(reply)
+
+    def _feed(self, event: Event) -> None:
+        with self._lock:
+            commands = self.coach.handle(event)
+        for command in commands:
+            self._executors[type(command)](command)
+
+    # -- executors ----------------------------------------------------------------------------
+
+    def _speaker_call(self, method: str, *args: Any) -> None:
+        if self.speaker is not None:
+            getattr(self.speaker, method)(*args)
+
+    def _exec_say(self, command: c.Say) -> None:
+        u = command.utterance
+        if u.at is None:
+            self._replies.append(u.text)
+        self._speaker_call("say", u)
+        if self.publisher is not None:
+            self.publisher.publish("said", u.to_dict())
+
+    def _exec_start_timer(self, command: c.StartTimer) -> None:
+        self._timers[command.name] = command.deadline
+
+    def _exec_cancel_timer(self, command: c.CancelTimer) -> None:
+        self._timers.pop(command.name, None)
+
+    def _exec_rate(self, command: c.SetSpeechRate) -> None:
+        self._speaker_call("set_rate", command.delta_wpm)
+
+    def _exec_status(self, command: c.StatusChanged) -> None:
+        if self.publisher is not None:
+            self.publisher.publish("status", command.status)
+
+    def _exec_session_ended(self, command: c.SessionEnded) -> None:
+        if self.on_session_end is not None:
+            self.on_session_end(command)

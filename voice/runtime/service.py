@@ -1,0 +1,71 @@
+"""Wires a running coach to the HTTP service (the coach itself never imports Flask)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from voice.errors import UserError
+from voice.runtime.session import RunningCoach, build_coach
+
+
+class _Binding:
+    """The HTTP app is built before the coach; requests reach the coach once it is bound."""
+
+    def __init__(self) -> None:
+        self.running: RunningCoach | None = None
+        self.server: Any = None
+
+    def bind(self, running: RunningCoach) -> None:
+        self.running = running
+
+    def status(self) -> dict[str, Any]:
+        if self.running is None:
+            return {"state": "starting"}
+        return self.running.status()
+
+    def command(self, text: str) -> dict[str, Any]:
+        if self.running is None:
+            raise RuntimeError("the coach is still starting")
+        return self.running.loop.command(text)
+
+    def ready(self) -> dict[str, bool]:
+        return {"coach": self.running is not None}
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def attach_http(args: argparse.Namespace) -> tuple[Any, _Binding]:
+    from voice.http import EventHub, Metrics, ServiceParts, app_for, start_server
+    from voice.http.server import BindError, parse_bind
+
+    host, port = parse_bind(args.http)
+    hub, binding = EventHub(), _Binding()
+    parts = ServiceParts(
+        binding.status, binding.command, hub, ready=binding.ready, metrics=Metrics()
+    )
+    try:
+        binding.server = start_server(app_for(parts, host), host, port)
+    except BindError as exc:
+        raise UserError(str(exc)) from None
+    print(f"stretch-coach: dashboard at {binding.server.url}", file=sys.stderr)
+    return hub, binding
+
+
+def build_service(args: argparse.Namespace) -> Any:
+    """For `stretch-coach serve`: a coach driven by HTTP commands only."""
+    from voice.http import EventHub
+    from voice.http.context import ServiceParts
+    from voice.runtime.session import add_session_args
+
+    defaults = argparse.ArgumentParser(add_help=False)
+    add_session_args(defaults)
+    for key, value in vars(defaults.parse_args([])).items():
+        if not hasattr(args, key):
+            setattr(args, key, value)
+    hub = EventHub()
+    running = build_coach(args, hub)
+    return ServiceParts(running.status, running.loop.command, hub, close=running.close)

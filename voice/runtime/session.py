@@ -1,0 +1,75 @@
+"""Assembles one running coach from the command line's choices: content, coach, loop,
+speaker, and optionally the HTTP service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voice.appcontent import get_content, get_matcher
+from voice.coach.machine import Coach, CoachSettings
+from voice.ports import Clock
+from voice.runtime.clock import MonotonicClock, ScaledClock
+from voice.runtime.loop import CoachLoop, Publisher
+
+log = logging.getLogger(__name__)
+
+
+def add_session_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-tts", action="store_true", help="print spoken lines instead of speaking")
+    p.add_argument("--tts-out", type=Path, default=None, metavar="DIR",
+                   help="render every utterance to numbered WAVs and index.json in DIR")  # fmt: skip
+    p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
+                   help="run the clock F times faster (demos)")  # fmt: skip
+    p.add_argument("--count-style", choices=("every-second", "marks", "quiet"), default="marks")
+    p.add_argument("--rate", type=int, default=175, help="speech rate, words per minute")
+    p.add_argument("--volume", type=float, default=1.0)
+    p.add_argument("--voice", default=None, help="TTS voice id")
+    p.add_argument("--returning", action="store_true", help="skip the first-session safety note")
+    p.add_argument("--content", type=Path, default=None, metavar="DIR")
+
+
+@dataclass
+class RunningCoach:
+    loop: CoachLoop
+    clock: Clock
+    speech_mode: str
+    started: float = field(default_factory=time.monotonic)
+    closers: list[Any] = field(default_factory=list)
+
+    def status(self) -> dict[str, Any]:
+        status = self.loop.status()
+        status["tts"] = self.speech_mode
+        status["uptime_seconds"] = round(time.monotonic() - self.started, 1)
+        return status
+
+    def close(self) -> None:
+        self.loop.stop()
+        if self.loop.speaker is not None:
+            self.loop.speaker.close()
+        for closer in reversed(self.closers):
+            closer()
+
+
+def build_coach(args: argparse.Namespace, publisher: Publisher | None = None) -> RunningCoach:
+    from voice.speech.factory import make_speaker
+
+    if args.time_scale <= 0:
+        from voice.errors import UserError
+
+        raise UserError("--time-scale must be above zero", 2)
+    content = get_content(args.content)
+    matcher = get_matcher(args.content)
+    clock: Clock = ScaledClock(args.time_scale) if args.time_scale != 1.0 else MonotonicClock()
+    settings = CoachSettings(count_style=args.count_style, first_session=not args.returning)
+    loop = CoachLoop(Coach(content, settings), matcher, clock, publisher)
+    mode = "print" if args.no_tts else "tts"
+    loop.speaker = make_speaker(
+        mode, clock, loop.on_speech, args.tts_out, args.rate, args.volume, args.voice
+    )
+    loop.start()
+    return RunningCoach(loop, clock, "print" if args.no_tts else "tts")
