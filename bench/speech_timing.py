@@ -12,6 +12,10 @@ actually written. Two onset measures are reported for count cues:
 * "audio": where the count's first audible sample sits in timeline.wav minus where its deadline
   falls on that timeline. This is what a listener of the WAVs would hear.
 
+Cues reach the output a pre-roll (40 ms) before their deadline and the output places them on it,
+so onset error is zero unless the player thread wakes later than the pre-roll; "preroll_left"
+shows how much of that margin was left (its minimum is the worst wake-up seen).
+
 Not a test: figures depend on the machine. `run_all()` returns them as a dict for a CLI.
 """
 
@@ -140,6 +144,9 @@ def _analyse(
     origin = float(index["origin"])
     counts = [e for e in entries if e["kind"] == "count" and e["scheduled"] is not None]
     player = [float(e["onset_error"]) for e in counts]
+    # How much of the pre-roll was left when each cue reached the output (0: the player woke
+    # too late and the count was late by the shortfall).
+    leads = [float(e["lead"]) for e in counts if e.get("lead") is not None]
     audio, rate = sf.read(str(out_dir / "timeline.wav"), dtype="int16")
     audio_err: list[float] = []
     for e in counts:
@@ -169,6 +176,11 @@ def _analyse(
             "p50": _ms(_pct(audio_err, 50)),
             "p99": _ms(_pct(audio_err, 99)),
             "max": _ms(max(audio_err, default=float("nan"))),
+        },  # fmt: skip
+        "preroll_left_ms": {
+            "min": _ms(min(leads, default=float("nan"))),
+            "p1": _ms(_pct(leads, 1)),
+            "p50": _ms(_pct(leads, 50)),
         },  # fmt: skip
         "drift_ms_per_hour": round(slope * 3600 * 1000, 3),
         "drift_last_minus_first_quarter_ms": _ms(float(errs[-q:].mean() - errs[:q].mean())),

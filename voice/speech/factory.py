@@ -61,7 +61,9 @@ def make_speaker(
         print(f"stretch-coach: text-to-speech unavailable ({exc}); printing instead",
               file=sys.stderr)  # fmt: skip
         return PrintSpeaker(clock, listener, rate=rate)
-    output: AudioOutput = WavDirOutput(tts_out) if tts_out is not None else _device_or_silence(clock)
+    output: AudioOutput = (
+        WavDirOutput(tts_out) if tts_out is not None else _device_or_silence(clock)
+    )
     return TtsSpeaker(
         clock, listener, output, rate=rate, volume=volume, voice=voice, renderer=renderer
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from voice.ports import Clock, Utterance
 from voice.speech.render import Pcm
@@ -239,6 +240,7 @@ class DeviceOutput:
     def _open(self, sample_rate: int) -> None:
         if self._stream is not None:
             self._stream.close()
+        self._rate = sample_rate  # before start(): the callback reads it at once
         try:
             self._stream = self._sd.OutputStream(
                 samplerate=sample_rate,
@@ -253,23 +255,14 @@ class DeviceOutput:
             self._offset = self._clock.now() - float(self._stream.time)
         except Exception as exc:
             raise OutputUnavailable(f"cannot open audio output: {exc}") from exc
-        self._rate = sample_rate
 
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
-        outdata.fill(0.0)
         with self._lock:
-            first = 0
-            if self._target is not None:
-                dac = float(time.outputBufferDacTime)
-                if dac > 0.0:  # some host APIs report 0: then start at this block
-                    first = int(round((self._target - (dac + self._offset)) * self._rate))
-                    if first >= frames:
-                        return  # due in a later block
-                    first = max(0, first)  # late: start now rather than skip speech
-                self._target = None
-            n = max(0, min(frames - first, len(self._buffer) - self._pos))
-            outdata[first : first + n, 0] = self._buffer[self._pos : self._pos + n]
-            self._pos += n
+            dac = float(time.outputBufferDacTime)
+            block_start = dac + self._offset if dac > 0.0 else None  # some APIs report 0
+            self._pos, self._target = fill_block(
+                outdata[:, 0], self._buffer, self._pos, self._target, block_start, self._rate
+            )
 
     @property
     def latency(self) -> float:
@@ -295,6 +288,34 @@ class DeviceOutput:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def fill_block(
+    out: npt.NDArray[np.float32],
+    buffer: npt.NDArray[np.float32],
+    pos: int,
+    target: float | None,
+    block_start: float | None,
+    rate: int,
+) -> tuple[int, float | None]:
+    """Fill one output block; returns the new read position and the still-pending target.
+
+    `target` is the clock time the buffer's first sample must be heard (None: already playing),
+    `block_start` the clock time this block's first frame reaches the DAC (None: unknown, so
+    start at once). A late target starts at once rather than skipping the start of a word.
+    """
+    out.fill(0.0)
+    first = 0
+    if target is not None:
+        if block_start is not None:
+            first = int(round((target - block_start) * rate))
+            if first >= len(out):
+                return pos, target  # due in a later block
+            first = max(0, first)
+        target = None
+    n = max(0, min(len(out) - first, len(buffer) - pos))
+    out[first : first + n] = buffer[pos : pos + n]
+    return pos + n, target
 
 
 class _Monotonic:

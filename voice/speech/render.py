@@ -132,13 +132,21 @@ class Pyttsx3Renderer:
                 # long text; a throwaway first rendering avoids it.
                 self._save("ready")
             self._apply(voice)
-            path = self._save(text)
-            if path is None:  # seen only once in a long while; a second try has always worked
-                path = self._save(text)
-            if path is None:
-                raise RuntimeError(f"pyttsx3 produced no audio for {text[:60]!r}")
-            data, rate = sf.read(str(path), dtype="float32", always_2d=False)
-            path.unlink(missing_ok=True)
+            # pyttsx3 2.99's espeak driver writes the file before appending the samples that
+            # arrive with espeak's final event, so a file can come out empty; retry, and never
+            # accept silence for text that has words.
+            for _ in range(3):
+                pcm = self._render_once(text, sf)
+                if pcm is not None and (pcm.duration >= 0.05 or not _WORD.search(text)):
+                    return pcm
+            raise RuntimeError(f"pyttsx3 produced no audio for {text[:60]!r}")
+
+    def _render_once(self, text: str, sf: Any) -> Pcm | None:
+        path = self._save(text)
+        if path is None:
+            return None
+        data, rate = sf.read(str(path), dtype="float32", always_2d=False)
+        path.unlink(missing_ok=True)
         samples = np.asarray(data, dtype=np.float32)
         if samples.ndim > 1:
             samples = samples.mean(axis=1).astype(np.float32)

@@ -305,6 +305,11 @@ class QueuedSpeaker:
             handed_over=self._now(),
         )  # fmt: skip
         self._playing = _Playing(item, pcm, info, start + decision.max_duration)
+        log.debug(
+            "play #%d %r at %.3f for %.3f/%.3f s (now %.3f)",
+            info.index, item.utterance.text[:40], start, decision.max_duration, pcm.duration,
+            info.handed_over,
+        )  # fmt: skip
         try:
             self._output.start(pcm, info)
         except Exception:
