@@ -33,7 +33,14 @@ QUESTION_WORDS = frozenset(
 )
 
 
+# Words that ask even in the middle of an utterance ("my back hurts, can stretching help");
+# "is", "are" and "do" only ask at the start, since statements use them too.
+INNER_QUESTION_WORDS = frozenset("what how why when where which will can could should does".split())
+
+
 def looks_like_question(text: str) -> bool:
-    """True when the utterance opens like a question or a request for information."""
-    first = normalize(text).split()[:1]
-    return bool(first) and first[0] in QUESTION_WORDS
+    """True when the utterance asks something, at its start or after a short statement."""
+    words = normalize(text).split()
+    if not words:
+        return False
+    return words[0] in QUESTION_WORDS or any(w in INNER_QUESTION_WORDS for w in words[1:8])

@@ -437,9 +437,12 @@ class Coach:
             return
         self._hush()
         self._say(Line("pain", kind="safety"))
+        if s.paused_by == "pain":
+            return  # already stopped and waiting; the guidance is enough
         s.pain_reports += 1
         current = s.stretch_index
-        s.index = s.plan.stretch_start(current + 1) if current is not None else s.index + 1
+        last = len(s.plan.segments) - 1
+        s.index = s.plan.stretch_start(current + 1) if current is not None else min(s.index + 1, last)
         s.phase, s.remaining, s.deadline, s.paused_by = WAITING, None, None, "pain"
         self._say(Line("after_pain"))
 
