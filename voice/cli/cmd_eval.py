@@ -30,8 +30,8 @@ def register(subparsers: Any) -> None:
         "--sentences",
         type=Path,
         required=True,
-        nargs="+",
-        help="hassil sentence file(s) that define the grammar",
+        action="append",
+        help="hassil sentence file that defines the grammar (repeatable)",
     )
     p.add_argument(
         "--labels",

@@ -67,13 +67,25 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="PocketSphinx: no filler (noise) words between grammar words",
     )
+    g.add_argument(
+        "--ps-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra PocketSphinx decoder option, e.g. fillprob=1e-2 (repeatable)",
+    )
 
 
 def engine_spec(args: argparse.Namespace) -> EngineSpec:
     return EngineSpec(
         engine=args.engine,
         vosk_model=args.vosk_model,
-        decoder=DecoderSettings(beam=args.beam, wbeam=args.wbeam, fsgusefiller=not args.no_filler),
+        decoder=DecoderSettings(
+            beam=args.beam,
+            wbeam=args.wbeam,
+            fsgusefiller=not args.no_filler,
+            extra=_ps_options(args.ps_option),
+        ),
         frontend=FrontendSettings(
             noise_suppression=args.noise_suppression, auto_gain=args.auto_gain
         ),

@@ -1,0 +1,140 @@
+"""Listener wiring, state grammars, verification and the self-hearing guard (no audio)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from voice.hearing.grammar import load_intents
+from voice.hearing.listener import BARGE_IN, Listener, load_state_intents
+from voice.hearing.verify import Verifier, echoes
+from voice.ports import Transcript
+
+SENTENCES = """
+language: en
+intents:
+  Pause:
+    data: [{sentences: ["pause", "hold on"]}]
+  Stop:
+    data: [{sentences: ["stop"]}]
+  ReportPain:
+    data: [{sentences: ["(ouch|it hurts)"]}]
+  TimeLeft:
+    data: [{sentences: ["how much time is left"]}]
+  StartRoutine:
+    data: [{sentences: ["start the routine"]}]
+"""
+STATES = {"idle": {"StartRoutine"}, "hold": {"TimeLeft"}}
+
+
+class ScriptedRecognizer:
+    """Returns a transcript for each non-empty chunk; records grammar switches."""
+
+    def __init__(self) -> None:
+        self.grammars: list[str] = []
+        self.texts: dict[bytes, str] = {}
+
+    def set_grammar(self, name: str) -> None:
+        self.grammars.append(name)
+
+    def accept(self, pcm: bytes) -> Transcript | None:
+        text = self.texts.get(pcm)
+        return Transcript(text, 0.9, end=0.1) if text else None
+
+    def partial(self) -> str:
+        return ""
+
+    def flush(self) -> Transcript | None:
+        return None
+
+
+class ListSource:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+
+    def chunks(self) -> Iterator[bytes]:
+        yield from self._chunks
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def verifier(tmp_path: Path) -> Verifier:
+    path = tmp_path / "s.yaml"
+    path.write_text(SENTENCES, encoding="utf-8")
+    return Verifier(load_intents(path))
+
+
+def make(verifier: Verifier, chunks: list[bytes] | None = None):  # type: ignore[no-untyped-def]
+    heard: list[tuple[str, float, float]] = []
+    rejected: list[str] = []
+    rec = ScriptedRecognizer()
+    listener = Listener(
+        ListSource(chunks or []), rec, STATES, lambda t, c, e: heard.append((t, c, e)),
+        verifier=verifier, initial_state="idle", on_rejected=lambda v: rejected.append(v.reason),
+        clock=lambda: 100.0,
+    )
+    return listener, rec, heard, rejected
+
+
+def test_state_decides_what_is_heard(verifier: Verifier) -> None:
+    listener, _, heard, rejected = make(verifier)
+    listener.handle(Transcript("start the routine", 0.8))
+    listener.handle(Transcript("how much time is left", 0.8))  # not an idle command
+    listener.set_state("hold")
+    listener.handle(Transcript("how much time is left", 0.8))
+    listener.handle(Transcript("stop", 0.8))  # barge-in intents are allowed in every state
+    assert [h[0] for h in heard] == ["start the routine", "how much time is left", "stop"]
+    assert rejected == ["not in the allowed templates"]
+
+
+def test_while_speaking_only_barge_in_and_no_echo(verifier: Verifier) -> None:
+    listener, _, heard, rejected = make(verifier)
+    listener.set_state("hold")
+    listener.set_speaking("Hold it there. Say pause to take a break, or stop to end.")
+    listener.handle(Transcript("how much time is left", 0.9))  # not barge-in
+    listener.handle(Transcript("pause", 0.9))  # the coach's own word
+    listener.handle(Transcript("ouch", 0.9))  # the user's
+    listener.set_speaking(None)
+    assert [h[0] for h in heard] == ["ouch"]
+    assert rejected == ["not in the allowed templates", "echo of the coach's own speech"]
+
+
+def test_thread_applies_state_before_audio(verifier: Verifier) -> None:
+    listener, rec, heard, _ = make(verifier, [b"a", b"b"])
+    rec.texts = {b"a": "start the routine", b"b": "stop"}
+    done = threading.Event()
+    listener.start()
+    listener.join(5)
+    done.set()
+    assert rec.grammars[0] == "idle"
+    assert [h[0] for h in heard] == ["start the routine", "stop"]
+    assert listener.error is None
+    with pytest.raises(KeyError):
+        listener.set_state("nowhere")
+
+
+def test_prefix_repair_and_confidence(verifier: Verifier) -> None:
+    verdict = verifier.check(Transcript("how much time is left and", 1.0))
+    assert verdict.accepted and verdict.intent == "TimeLeft"
+    assert verdict.confidence == pytest.approx(5 / 6)
+    assert not verifier.check(Transcript("", 1.0)).accepted
+    strict = Verifier(verifier.intents, min_confidence=0.5)
+    assert strict.check(Transcript("stop", 0.4)).reason == "low confidence"
+
+
+def test_echoes() -> None:
+    assert echoes("say pause", "Now, say pause to rest.")
+    assert not echoes("pause", "Breathe out slowly.")
+    assert not echoes("pause now", "pause")
+
+
+def test_state_intents_from_file(tmp_path: Path) -> None:
+    path = tmp_path / "states.yaml"
+    path.write_text("idle: [StartRoutine, Help]\nhold: [TimeLeft]\n")
+    assert load_state_intents(path) == {"idle": {"StartRoutine", "Help"}, "hold": {"TimeLeft"}}
+    assert {"Stop", "Pause", "ReportPain"} == BARGE_IN
