@@ -200,3 +200,12 @@ def test_pause_between_lines_but_not_before_cues() -> None:
     assert isinstance(d0, Wait) and d0.until == pytest.approx(1.55)
     d = s.next(1.55)
     assert isinstance(d, Start) and d.item.utterance.id == 2
+
+
+def test_room_counts_cues_still_rendering() -> None:
+    s = CueScheduler(gap=0.05)
+    s.add(u(1, "n", "count", at=3.0), 0.4)
+    assert s.room(1.0, 1) == pytest.approx(1.95)
+    assert s.room(1.0, 1, also=[(2.0, 1)]) == pytest.approx(0.95)
+    assert s.room(1.0, 1, also=[(2.0, 3)]) == pytest.approx(1.95)  # info never limits a count
+    assert s.room(5.0, 1) == float("inf")

@@ -184,6 +184,54 @@ def test_set_rate_changes_rendered_speed(tmp_path: Path, clock: MonoClock) -> No
     assert second["rendered_duration"] > first["rendered_duration"] * 1.2
 
 
+def test_slow_counts_are_rendered_faster_to_fit_their_second(
+    tmp_path: Path, clock: MonoClock
+) -> None:
+    rec = Recorder()
+    out = WavDirOutput(tmp_path)
+    sp = TtsSpeaker(clock, rec, out, prewarm=(), rate=100)
+    t0 = clock.now() + 0.5
+    words = ["twenty-seven", "twenty-eight", "twenty-nine"]
+    for i, w in enumerate(words):
+        sp.say(Utterance(i, w, "count", at=t0 + i))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    entries = json.loads((tmp_path / "index.json").read_text())["utterances"]
+    assert [e["text"] for e in entries] == words
+    # Each fits its slot (1 s minus the gap) whole: none was cut mid-word.
+    assert not any(e["shortened"] for e in entries[:2])
+    assert all(e["rendered_duration"] <= 0.95 for e in entries[:2])
+
+
+class FastClock:
+    """A demo clock ten times faster than the wall clock, like --time-scale 10."""
+
+    def __init__(self) -> None:
+        self._origin = time.monotonic()
+
+    def now(self) -> float:
+        return self._origin + (time.monotonic() - self._origin) * 10.0
+
+    def real_seconds(self, clock_seconds: float) -> float:
+        return clock_seconds / 10.0
+
+
+def test_scaled_clock_keeps_counts_on_their_clock_seconds() -> None:
+    fast = FastClock()
+    buf = io.StringIO()
+    rec = Recorder()
+    sp = PrintSpeaker(fast, rec, output=PrintOutput(buf))
+    t0 = fast.now() + 1.0
+    for i in range(5):
+        sp.say(Utterance(i, str(5 - i), "count", at=t0 + i))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    starts = [e.at for e in rec.events if e.phase == "started"]
+    assert len(starts) == 5
+    # On the clock's seconds (a wake-up later than the pre-roll would show as a few ms late).
+    assert all(t0 + i <= s < t0 + i + 0.25 for i, s in enumerate(starts))
+
+
 def test_listener_errors_do_not_stop_the_speaker(clock: MonoClock) -> None:
     calls: list[SpeechEvent] = []
 

@@ -223,6 +223,9 @@ class CachedRenderer:
             self.render(text, voice)
 
 
+# Rendered at start-up (and after a rate change) so the first hold's counts cost nothing:
+# number words and digits, with and without the full stop the coach's lines may carry.
+_NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 COUNT_WORDS: tuple[str, ...] = (
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-)  # fmt: skip
+    _NUMBERS + tuple(f"{i}." for i in range(1, 11)) + tuple(str(i) for i in range(1, 11))
+)

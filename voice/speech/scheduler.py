@@ -25,7 +25,7 @@ Rules (priorities from voice.ports.PRIORITIES: safety > count > instruction > in
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from voice.ports import Utterance
@@ -202,6 +202,19 @@ class CueScheduler:
                 return Start(item, item.duration)
             asap_waiting = True  # wait for a gap wide enough
         return Wait(self.wake_time(now))
+
+    def room(self, at: float, priority: int, also: Iterable[tuple[float, int]] = ()) -> float:
+        """Seconds a cue due at `at` may last before the next cue it must not run into.
+
+        `also` adds (deadline, priority) pairs of cues the caller knows of but has not added yet
+        (still rendering), so a count can be rendered to fit its slot before it is queued.
+        """
+        nxt = math.inf
+        known = [(it.at, it.priority) for it in self._items if it.at is not None]
+        for other_at, other_priority in [*known, *also]:
+            if other_at > at and other_priority <= priority:
+                nxt = min(nxt, other_at)
+        return nxt - self.gap - at
 
     def wake_time(self, now: float) -> float | None:
         """Earliest future time at which `next` could answer differently without new input."""

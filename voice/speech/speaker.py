@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 MIN_RATE = 80
 MAX_RATE = 400
-# How early a cue is handed to the output, which then places it at its exact deadline. Must
-# stay below the scheduler's gap so the previous cue has ended by then.
+MAX_SPEEDUP = 1.6  # a cue squeezed into its slot is spoken at most this much faster
+# How early (real seconds) a cue is handed to the output, which then places it exactly on its
+# deadline: covers the player thread waking late on a busy machine.
 PREROLL = 0.04
 
 
@@ -84,11 +85,14 @@ class QueuedSpeaker:
         self._voice = voice or Voice()
         self._sched = scheduler or CueScheduler()
         self._prewarm = tuple(prewarm)
-        self._preroll = preroll
+        # The pre-roll covers thread wake-up delays, which are real seconds: convert to clock.
+        self._preroll = preroll / max(1e-9, self._real_seconds(1.0))
         self._cond = threading.Condition()
         self._jobs: queue.PriorityQueue[_RenderJob] = queue.PriorityQueue()
         self._seq = itertools.count()
         self._pcm: dict[int, Pcm] = {}
+        # Deadlines and priorities of cues asked for but not yet queued (still rendering).
+        self._announced: dict[int, tuple[float, int]] = {}
         self._playing: _Playing | None = None
         self._epoch = 0
         self._cue_epoch = 0
@@ -114,21 +118,19 @@ class QueuedSpeaker:
                 return
             self._outstanding += 1
             epoch, cue_epoch = self._epoch, self._cue_epoch
+            seq = next(self._seq)
+            if utterance.at is not None:
+                self._announced[seq] = (utterance.at, utterance.priority)
         at = utterance.at if utterance.at is not None else -math.inf
         self._jobs.put(
-            _RenderJob(
-                (utterance.priority, at, next(self._seq)),
-                utterance,
-                utterance.text,
-                epoch,
-                cue_epoch,
-            )  # fmt: skip
+            _RenderJob((utterance.priority, at, seq), utterance, utterance.text, epoch, cue_epoch)
         )
 
     def interrupt(self) -> None:
         with self._cond:
             self._epoch += 1
             self._forget(self._sched.interrupt())
+            self._announced = {k: v for k, v in self._announced.items() if v[1] == 0}
             if self._playing is not None:
                 self._playing.cut = True
             self._cond.notify_all()
@@ -137,6 +139,7 @@ class QueuedSpeaker:
         with self._cond:
             self._cue_epoch += 1
             self._forget(self._sched.cancel_cues())
+            self._announced.clear()
             self._cond.notify_all()
 
     def set_rate(self, delta_wpm: int) -> None:
@@ -219,13 +222,36 @@ class QueuedSpeaker:
             with self._cond:
                 stale = self._stale(job)
             pcm = None if stale else self._render(u.text, voice)
+            if pcm is not None and u.at is not None:
+                pcm = self._fit(job, pcm, voice)
             with self._cond:
                 self._outstanding -= 1
+                self._announced.pop(job.key[2], None)
                 # interrupt()/cancel_cues() may have come while rendering: check again.
                 if pcm is not None and not self._stale(job) and not self._closed:
                     item = self._sched.add(u, pcm.duration)
                     self._pcm[item.seq] = pcm
                 self._cond.notify_all()
+
+    def _fit(self, job: _RenderJob, pcm: Pcm, voice: Voice) -> Pcm:
+        """Render a cue faster when it is too long for its slot, rather than cutting a word.
+
+        The scheduler still shortens it if a cue added later narrows the slot.
+        """
+        u = job.utterance
+        assert u is not None and u.at is not None
+        with self._cond:
+            others = [v for k, v in self._announced.items() if k != job.key[2]]
+            room = self._sched.room(u.at, u.priority, others)
+        if pcm.duration <= room or room < self._sched.min_play:
+            return pcm
+        rate = min(MAX_RATE, int(math.ceil(voice.rate * pcm.duration / room * 1.05)))
+        rate = min(rate, int(voice.rate * MAX_SPEEDUP))
+        if rate <= voice.rate:
+            return pcm
+        faster = self._render(u.text, dataclasses.replace(voice, rate=rate))
+        log.debug("%r rendered at %d wpm to fit %.2f s", u.text, rate, room)
+        return faster if faster.duration < pcm.duration else pcm
 
     def _stale(self, job: _RenderJob) -> bool:
         """Asked for before an interrupt (safety lines survive) or a cancel_cues (cues only)."""
@@ -255,7 +281,13 @@ class QueuedSpeaker:
             return
         remaining = deadline - self._now()
         if remaining > 0:
-            self._cond.wait(remaining)
+            self._cond.wait(self._real_seconds(remaining))
+
+    def _real_seconds(self, clock_seconds: float) -> float:
+        # A demo clock (--time-scale) runs faster than the wall clock; durations stay in clock
+        # units, so the whole session, speech included, is compressed uniformly.
+        convert = getattr(self._clock, "real_seconds", None)
+        return float(convert(clock_seconds)) if callable(convert) else clock_seconds
 
     def _player_loop(self) -> None:
         while True:
