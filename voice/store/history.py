@@ -154,8 +154,7 @@ class HistoryStore:
         end = datetime.fromisoformat(out["ended_at"])
         out["duration_seconds"] = max(0, round((end - start).total_seconds()))
         holds = self._conn.execute(
-            "SELECT stretch, side, seconds FROM session_holds WHERE session_id = ?"
-            " ORDER BY rowid",
+            "SELECT stretch, side, seconds FROM session_holds WHERE session_id = ? ORDER BY rowid",
             (out["id"],),
         ).fetchall()
         out["held"] = {f"{h['stretch']}:{h['side']}": h["seconds"] for h in holds}
@@ -163,9 +162,7 @@ class HistoryStore:
 
     def _counted_days(self) -> list[date]:
         """The local day of every counted session (repeats kept: one entry per session)."""
-        rows = self._conn.execute(
-            f"SELECT s.started_at FROM sessions s WHERE {COUNTED}"
-        ).fetchall()
+        rows = self._conn.execute(f"SELECT s.started_at FROM sessions s WHERE {COUNTED}").fetchall()
         return [d.local_day(r[0], self.tz) for r in rows]
 
     # -- facts ----------------------------------------------------------------------------
