@@ -137,6 +137,28 @@ def test_safety_cuts_an_instruction_which_is_replayed_after(clock: MonoClock) ->
     assert rec.events[1].interrupted and not rec.events[5].interrupted
 
 
+def test_count_due_during_an_instruction_cuts_it_and_lands_on_its_deadline(
+    tmp_path: Path, clock: MonoClock
+) -> None:
+    rec = Recorder()
+    out = WavDirOutput(tmp_path)
+    sp = TtsSpeaker(clock, rec, out, prewarm=())
+    sp.say(Utterance(1, LONG, "instruction"))
+    rec.wait_for(rec.has(1, "started"))
+    at = clock.now() + 1.0
+    sp.say(Utterance(2, "five", "count", at=at))
+    rec.wait_for(rec.has(2, "finished"))
+    sp.interrupt()
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    entries = json.loads((tmp_path / "index.json").read_text())["utterances"]
+    first, count = entries[0], entries[1]
+    assert (first["id"], first["interrupted"]) == (1, True)
+    assert count["id"] == 2 and count["scheduled"] == pytest.approx(at)
+    # The instruction's audio stops where the count begins: the two never overlap.
+    assert first["offset"] + first["duration"] <= count["offset"] + 1e-3
+
+
 def test_cancel_cues_drops_pending_counts(clock: MonoClock) -> None:
     rec = Recorder()
     sp = PrintSpeaker(clock, rec, output=PrintOutput(io.StringIO()))

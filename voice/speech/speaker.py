@@ -313,13 +313,22 @@ class QueuedSpeaker:
                         self._wait_until(None if until is None else until - self._preroll)
                         continue
                 else:
-                    preempt = self._sched.should_cut(playing.item, now)
+                    look = now + self._preroll
+                    preempt = self._sched.should_cut(playing.item, look)
                     if playing.cut or preempt or now >= playing.end:
-                        events.append(self._finish(playing, now, playing.cut or preempt, preempt))
+                        end = now
+                        if preempt and not self._sched.should_cut(playing.item, now):
+                            # A cue will be due within the pre-roll: cut this line where the
+                            # cue begins, and let the cue be handed over on time.
+                            end = min(self._sched.next_preempt_time(playing.item, now) or now, look)
+                        events.append(self._finish(playing, end, playing.cut or preempt, preempt))
                         self._cond.notify_all()
                     else:
                         nxt = self._sched.next_preempt_time(playing.item, now)
-                        self._wait_until(playing.end if nxt is None else min(nxt, playing.end))
+                        if nxt is None:
+                            self._wait_until(playing.end)
+                        else:
+                            self._wait_until(min(nxt - self._preroll, playing.end))
                         continue
             for event in events:
                 try:
