@@ -104,8 +104,9 @@ def check_tests(content: Content) -> list[Problem]:
             for sentence in test.get("sentences") or []:
                 result = recognize_best(normalize(sentence), intents, language="en")
                 where = f"tests[{i}]"
-                if result is not None and result.intent_sentence is not None:
-                    reached.add(result.intent_sentence.text)
+                template = result.intent_sentence if result is not None else None
+                if template is not None and template.text:
+                    reached.add(template.text)
                 problems += _compare(str(path), where, sentence, expected, result)
         for sentence in data.get("no_intent") or []:
             result = recognize_best(normalize(sentence), intents, language="en")

@@ -87,8 +87,18 @@ def _top_list(data: Any, key: str, f: Fields) -> list[Any]:
 
 def _stretches(data: Any, f: Fields) -> dict[str, Stretch]:
     out: dict[str, Stretch] = {}
-    allowed = {"id", "name", "aliases", "position", "steps", "hold_seconds", "sides",
-               "side_lines", "benefits", "cautions"}  # fmt: skip
+    allowed = {
+        "id",
+        "name",
+        "aliases",
+        "position",
+        "steps",
+        "hold_seconds",
+        "sides",
+        "side_lines",
+        "benefits",
+        "cautions",
+    }
     for i, item in enumerate(_top_list(data, "stretches", f)):
         path = f"stretches[{i}]"
         d = f.mapping(item, path)

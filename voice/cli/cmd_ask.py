@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from voice.appcontent import get_content, get_matcher
 from voice.cli.common import add_content_arg
@@ -16,9 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
-def answer(question: str, content_dir: object = None) -> str:
-    content = get_content(content_dir)  # type: ignore[arg-type]
-    result = get_matcher(content_dir).match(question)  # type: ignore[arg-type]
+def answer(question: str, content_dir: Path | None = None) -> str:
+    content = get_content(content_dir)
+    result = get_matcher(content_dir).match(question)
     entry = content.faq.get(result.slots.get("topic", "")) if result.intent == "AskFaq" else None
     if entry is not None:
         return entry.answer

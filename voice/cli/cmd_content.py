@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         return 2
     tests = len(content.test_files)
-    print(f"content ok: {len(content.stretches)} stretches, {len(content.routines)} routines, "
-          f"{len(content.faq)} FAQ entries, {len(content.responses)} responses, "
-          f"{len(content.sentence_files)} sentence files, {tests} test files")  # fmt: skip
+    print(
+        f"content ok: {len(content.stretches)} stretches, {len(content.routines)} routines, "
+        f"{len(content.faq)} FAQ entries, {len(content.responses)} responses, "
+        f"{len(content.sentence_files)} sentence files, {tests} test files"
+    )
     return 0

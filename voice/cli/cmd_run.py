@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 
-from voice.runtime.session import add_session_args, build_coach
+from voice.hearing.cli_options import add_engine_options
+from voice.runtime.session import RunningCoach, add_session_args, build_coach
 from voice.runtime.text_input import read_commands
 
 log = logging.getLogger(__name__)
@@ -15,9 +16,16 @@ log = logging.getLogger(__name__)
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("run", help="run a coaching session (microphone, or --text)")
     p.add_argument("--text", action="store_true", help="type commands instead of speaking them")
-    p.add_argument("--http", nargs="?", const="127.0.0.1:8765", default=None, metavar="HOST:PORT",
-                   help="also serve status, events and the dashboard (default 127.0.0.1:8765)")  # fmt: skip
+    p.add_argument(
+        "--http",
+        nargs="?",
+        const="127.0.0.1:8765",
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve status, events and the dashboard (default 127.0.0.1:8765)",
+    )
     add_session_args(p)
+    add_engine_options(p)
     p.set_defaults(func=run)
 
 
@@ -41,14 +49,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listen(args: argparse.Namespace, running: object) -> bool:
+def _listen(args: argparse.Namespace, running: RunningCoach) -> bool:
     """Listen on the microphone; False (after one line saying why) when there is none."""
-    try:
-        from voice.runtime.microphone import listen_forever
-    except ModuleNotFoundError:
-        print(
-            "stretch-coach: microphone input is not available; using typed commands",
-            file=sys.stderr,
-        )
-        return False
+    from voice.runtime.microphone import listen_forever
+
     return listen_forever(args, running)

@@ -10,8 +10,13 @@ from typing import Any
 
 
 def add_content_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--content", type=Path, default=None, metavar="DIR",
-                        help="content directory (default: the shipped English content)")  # fmt: skip
+    parser.add_argument(
+        "--content",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="content directory (default: the shipped English content)",
+    )
 
 
 def inputs(items: list[str]) -> list[str]:

@@ -442,7 +442,9 @@ class Coach:
         s.pain_reports += 1
         current = s.stretch_index
         last = len(s.plan.segments) - 1
-        s.index = s.plan.stretch_start(current + 1) if current is not None else min(s.index + 1, last)
+        s.index = (
+            s.plan.stretch_start(current + 1) if current is not None else min(s.index + 1, last)
+        )
         s.phase, s.remaining, s.deadline, s.paused_by = WAITING, None, None, "pain"
         self._say(Line("after_pain"))
 

@@ -114,8 +114,16 @@ def _holds(stretch: Stretch, index: int, hold: int, switch: float) -> list[Segme
             "side_start", {"side": side.capitalize(), "side_line": stretch.side_lines[side]}
         )
         if n > 0:
-            out.append(Segment("switch", (Line("switch_sides"),), switch, index, side=side,
-                               repeat=(Line("switch_sides"),)))  # fmt: skip
+            out.append(
+                Segment(
+                    "switch",
+                    (Line("switch_sides"),),
+                    switch,
+                    index,
+                    side=side,
+                    repeat=(Line("switch_sides"),),
+                )
+            )
         out.append(
             Segment(
                 "hold", (side_line, start), hold, index, side=side, repeat=(side_line, last_step)

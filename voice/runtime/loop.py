@@ -49,12 +49,14 @@ class CoachLoop:
         publisher: Publisher | None = None,
         on_session_end: SessionListener | None = None,
     ) -> None:
+        """`publisher` gets "status", "heard", "said" and "speaking" events; see add_publisher."""
         self.coach = coach
         self.matcher = matcher
         self.clock = clock
         self.speaker: Speaker | None = None
-        self.publisher = publisher
-        self.on_session_end = on_session_end
+        self.publishers: list[Publisher] = [publisher] if publisher is not None else []
+        self.session_listeners: list[SessionListener] = [on_session_end] if on_session_end else []
+        self._texts: dict[int, str] = {}  # utterance id -> text, until it has been spoken
         self._events: queue.Queue[Event | _Request | None] = queue.Queue()
         self._timers: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -83,11 +85,27 @@ class CoachLoop:
         """Handle text as if spoken; the reply names the intent and what the coach said."""
         return self.hear(text).result(timeout)
 
+    def add_publisher(self, publisher: Publisher) -> None:
+        self.publishers.append(publisher)
+
     def on_speech(self, event: SpeechEvent) -> None:
+        """Called from the speaker's thread when an utterance starts or ends."""
         if event.phase == "started":
             self._events.put(SpeechStarted(event.at, event.utterance_id))
+            text = self._texts.get(event.utterance_id)
         else:
             self._events.put(SpeechFinished(event.at, event.utterance_id, event.interrupted))
+            self._texts.pop(event.utterance_id, None)
+            text = None
+        # The listener needs this at once (self-hearing guard), not after the queue drains.
+        self._publish("speaking", {"text": text, "utterance_id": event.utterance_id})
+
+    def _publish(self, kind: str, data: dict[str, Any]) -> None:
+        for publisher in self.publishers:
+            try:
+                publisher.publish(kind, data)
+            except Exception:  # a broken observer must not stop the coach
+                log.exception("publisher %r failed on %s", publisher, kind)
 
     def busy(self) -> bool:
         """True while events wait to be handled."""
@@ -148,8 +166,7 @@ class CoachLoop:
     def _process_request(self, request: _Request) -> None:
         result = self.matcher.match(request.text)
         event = Heard(self.clock.now(), request.text, result.intent, dict(result.slots))
-        if self.publisher is not None:
-            self.publisher.publish("heard", {**result.to_dict(), "confidence": request.confidence})
+        self._publish("heard", {**result.to_dict(), "confidence": request.confidence})
         self._replies = []
         self._feed(event)
         reply = {**result.to_dict(), "response": " ".join(self._replies) or None}
@@ -171,9 +188,9 @@ class CoachLoop:
         u = command.utterance
         if u.at is None:
             self._replies.append(u.text)
+        self._texts[u.id] = u.text
         self._speaker_call("say", u)
-        if self.publisher is not None:
-            self.publisher.publish("said", u.to_dict())
+        self._publish("said", u.to_dict())
 
     def _exec_start_timer(self, command: c.StartTimer) -> None:
         self._timers[command.name] = command.deadline
@@ -185,9 +202,8 @@ class CoachLoop:
         self._speaker_call("set_rate", command.delta_wpm)
 
     def _exec_status(self, command: c.StatusChanged) -> None:
-        if self.publisher is not None:
-            self.publisher.publish("status", command.status)
+        self._publish("status", command.status)
 
     def _exec_session_ended(self, command: c.SessionEnded) -> None:
-        if self.on_session_end is not None:
-            self.on_session_end(command)
+        for listener in self.session_listeners:
+            listener(command)

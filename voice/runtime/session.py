@@ -21,10 +21,20 @@ log = logging.getLogger(__name__)
 
 def add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-tts", action="store_true", help="print spoken lines instead of speaking")
-    p.add_argument("--tts-out", type=Path, default=None, metavar="DIR",
-                   help="render every utterance to numbered WAVs and index.json in DIR")  # fmt: skip
-    p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
-                   help="run the clock F times faster (demos)")  # fmt: skip
+    p.add_argument(
+        "--tts-out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="render every utterance to numbered WAVs and index.json in DIR",
+    )
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="run the clock F times faster (demos)",
+    )
     p.add_argument("--count-style", choices=("every-second", "marks", "quiet"), default="marks")
     p.add_argument("--rate", type=int, default=175, help="speech rate, words per minute")
     p.add_argument("--volume", type=float, default=1.0)
