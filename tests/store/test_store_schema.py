@@ -62,9 +62,7 @@ def test_version_1_file_keeps_its_sessions(tmp_path: Path) -> None:
         " stretch_count) VALUES ('2024-03-01T08:00:00+00:00', '2024-03-01T08:10:00+00:00',"
         " 'daily', 1, 4, 4)"
     )
-    conn.execute(
-        "INSERT INTO session_holds VALUES (1, 'kneeling_lunge', 'left', 30.0)"
-    )
+    conn.execute("INSERT INTO session_holds VALUES (1, 'kneeling_lunge', 'left', 30.0)")
     conn.close()
     assert "position" not in tables(path)
 
