@@ -269,13 +269,17 @@ def bench_stop(trials: int, out_dir: Path, seed: int = 7) -> dict[str, Any]:
     }
 
 
-def run_all(minutes: float = 3.0, stops: int = 20, load: int = 0) -> dict[str, Any]:
+def run_all(
+    minutes: float = 3.0, stops: int = 20, load: int = 0, keep: Path | None = None
+) -> dict[str, Any]:
+    """Both benchmarks; `keep` saves the routine's WAVs, index.json and timeline.wav there."""
     burners = _burn_cpu(load)
     try:
         with tempfile.TemporaryDirectory(prefix="speech-bench-") as tmp:
+            where = keep if keep is not None else Path(tmp)
             result: dict[str, Any] = {"load_processes": load}
-            result["routine"] = bench_routine(minutes, Path(tmp) / "routine")
-            result["stop"] = bench_stop(stops, Path(tmp) / "stop")
+            result["routine"] = bench_routine(minutes, where / "routine")
+            result["stop"] = bench_stop(stops, where / "stop")
             return result
     finally:
         for p in burners:
@@ -289,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=3.0, help="routine length (default 3)")
     ap.add_argument("--stops", type=int, default=20, help="interrupt trials (default 20)")
     ap.add_argument("--load", type=int, default=0, help="busy processes competing for CPU")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="keep the WAVs, index.json and timeline.wav in DIR")  # fmt: skip
     args = ap.parse_args(argv)
-    result = run_all(args.minutes, args.stops, args.load)
+    result = run_all(args.minutes, args.stops, args.load, args.keep)
     print(json.dumps(result, indent=2))
     return 0
 
