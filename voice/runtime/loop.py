@@ -121,6 +121,9 @@ class CoachLoop:
         self._thread = threading.Thread(target=self.run, name="coach-loop", daemon=True)
         self._thread.start()
 
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self._stopped.set()
         self._events.put(None)

@@ -58,7 +58,19 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
     running.loop.add_publisher(ListenerLink(listener))
     listener.start()
     running.closers.append(listener.stop)
+    running.input_mode = "microphone"
+    running.engine = _engine_name(args)
     return listener
+
+
+def _engine_name(args: argparse.Namespace) -> str:
+    from voice.hearing.cli_options import engine_spec
+    from voice.hearing.engines import resolve
+
+    try:
+        return resolve(engine_spec(args))[0]
+    except Exception:  # the name is for display; never fail a session over it
+        return str(args.engine)
 
 
 def listen_forever(args: argparse.Namespace, running: RunningCoach) -> bool:

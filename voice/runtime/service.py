@@ -31,7 +31,9 @@ class _Binding:
         return self.running.loop.command(text)
 
     def ready(self) -> dict[str, bool]:
-        return {"coach": self.running is not None}
+        if self.running is None:
+            return {"coach": False}
+        return self.running.ready()
 
     def close(self) -> None:
         if self.server is not None:
@@ -68,4 +70,6 @@ def build_service(args: argparse.Namespace) -> Any:
             setattr(args, key, value)
     hub = EventHub()
     running = build_coach(args, hub)
-    return ServiceParts(running.status, running.loop.command, hub, close=running.close)
+    return ServiceParts(
+        running.status, running.loop.command, hub, ready=running.ready, close=running.close
+    )

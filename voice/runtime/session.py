@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 def add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-tts", action="store_true", help="print spoken lines instead of speaking")
+    p.add_argument("--silent", action="store_true", help="speak nothing at all (services, tests)")
     p.add_argument(
         "--tts-out",
         type=Path,
@@ -48,14 +49,23 @@ class RunningCoach:
     loop: CoachLoop
     clock: Clock
     speech_mode: str
+    input_mode: str = "text"  # "microphone" once a listener runs
+    engine: str | None = None  # the recognizer behind the microphone
     started: float = field(default_factory=time.monotonic)
     closers: list[Any] = field(default_factory=list)
 
     def status(self) -> dict[str, Any]:
         status = self.loop.status()
         status["tts"] = self.speech_mode
+        status["input"] = self.input_mode
+        status["engine"] = self.engine
+        status["listening"] = self.input_mode == "microphone"
         status["uptime_seconds"] = round(time.monotonic() - self.started, 1)
         return status
+
+    def ready(self) -> dict[str, bool]:
+        """For /ready: the coach loop runs and its input (microphone or text) is open."""
+        return {"coach": self.loop.running(), "input": True}
 
     def close(self) -> None:
         self.loop.stop()
@@ -77,9 +87,9 @@ def build_coach(args: argparse.Namespace, publisher: Publisher | None = None) ->
     clock: Clock = ScaledClock(args.time_scale) if args.time_scale != 1.0 else MonotonicClock()
     settings = CoachSettings(count_style=args.count_style, first_session=not args.returning)
     loop = CoachLoop(Coach(content, settings), matcher, clock, publisher)
-    mode = "print" if args.no_tts else "tts"
+    mode = "none" if getattr(args, "silent", False) else "print" if args.no_tts else "tts"
     loop.speaker = make_speaker(
         mode, clock, loop.on_speech, args.tts_out, args.rate, args.volume, args.voice
     )
     loop.start()
-    return RunningCoach(loop, clock, "print" if args.no_tts else "tts")
+    return RunningCoach(loop, clock, mode)
