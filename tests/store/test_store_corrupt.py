@@ -87,9 +87,9 @@ def test_wal_companions_move_with_the_file(tmp_path: Path) -> None:
 
 def test_only_damage_counts_as_corruption() -> None:
     locked = sqlite3.OperationalError("database is locked")
-    locked.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+    locked.sqlite_errorcode = sqlite3.SQLITE_BUSY
     assert not is_corruption(locked)
     assert not is_corruption(OSError("disk full"))
     bad = sqlite3.DatabaseError("file is not a database")
-    bad.sqlite_errorcode = sqlite3.SQLITE_NOTADB  # type: ignore[attr-defined]
+    bad.sqlite_errorcode = sqlite3.SQLITE_NOTADB
     assert is_corruption(bad)
