@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from voice.coach.commands import SessionEnded
 from voice.coach.machine import Coach, CoachSettings
 from voice.simulate import Record, ScriptLine, simulate
 from voice.store.history import HistoryStore
-from voice.store.recorder import Fanout, Recorder
+from voice.store.recorder import Recorder
 
 BASE = datetime(2024, 3, 10, 7, 0, tzinfo=UTC)
 
@@ -131,18 +130,3 @@ def test_store_failures_never_reach_the_coach(
         recorder.on_session_end(SessionEnded(True, {"routine": "quick"}))
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1  # loud once, then quiet
-
-
-def test_fanout_reaches_every_publisher_even_after_a_failure() -> None:
-    got: list[tuple[str, Any]] = []
-
-    class Broken:
-        def publish(self, kind: str, data: dict[str, Any]) -> None:
-            raise RuntimeError("hub closed")
-
-    class Keep:
-        def publish(self, kind: str, data: dict[str, Any]) -> None:
-            got.append((kind, data))
-
-    Fanout(Broken(), None, Keep()).publish("status", {"state": "idle"})
-    assert got == [("status", {"state": "idle"})]

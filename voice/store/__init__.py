@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from voice.store.db import CorruptDatabase, NewerSchemaError, default_path
 from voice.store.history import HistoryStore
-from voice.store.recorder import Fanout, Recorder
+from voice.store.recorder import Recorder
 
 __all__ = [
     "CorruptDatabase",
-    "Fanout",
     "HistoryStore",
     "NewerSchemaError",
     "Recorder",

@@ -2,7 +2,8 @@
 
     store = HistoryStore()
     recorder = Recorder(store)
-    loop = CoachLoop(coach, matcher, clock, Fanout(hub, recorder), recorder.on_session_end)
+    loop.add_publisher(recorder)
+    loop.session_listeners.append(recorder.on_session_end)
 
 It runs on the coach thread, so it must never raise into it: a failed write is logged and
 the session goes on (coaching matters more than the record of it).
@@ -14,30 +15,12 @@ import logging
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from voice.coach.commands import SessionEnded
 from voice.store.history import NO_POSITION_STATES, HistoryStore
 
 log = logging.getLogger(__name__)
-
-
-class _Publisher(Protocol):
-    def publish(self, kind: str, data: dict[str, Any]) -> Any: ...
-
-
-class Fanout:
-    """Publishes each event to several publishers (the HTTP hub and the Recorder)."""
-
-    def __init__(self, *publishers: _Publisher | None) -> None:
-        self.publishers = [p for p in publishers if p is not None]
-
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
-        for publisher in self.publishers:
-            try:
-                publisher.publish(kind, data)
-            except Exception:  # one broken subscriber must not starve the others
-                log.exception("publisher %r failed on %s", publisher, kind)
 
 
 class Recorder:
