@@ -14,7 +14,7 @@ from voice.hearing.grammar import (
     normalize_words,
 )
 
-from .conftest import BARISTA_SENTENCES, REPO
+from .conftest import BARISTA_SENTENCES
 
 
 def intents_from(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
@@ -129,6 +129,11 @@ def test_missing_list_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_normalize_words() -> None:
-    assert normalize_words("I'd like 2 Lattes, please!") == ["i'd", "like", "two", "lattes",
-                                                            "please"]
+    assert normalize_words("I'd like 2 Lattes, please!") == [
+        "i'd",
+        "like",
+        "two",
+        "lattes",
+        "please",
+    ]
     assert normalize_words("커피 주세요", "ko") == ["커피", "주세요"]

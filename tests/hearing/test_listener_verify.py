@@ -74,8 +74,13 @@ def make(verifier: Verifier, chunks: list[bytes] | None = None):  # type: ignore
     rejected: list[str] = []
     rec = ScriptedRecognizer()
     listener = Listener(
-        ListSource(chunks or []), rec, STATES, lambda t, c, e: heard.append((t, c, e)),
-        verifier=verifier, initial_state="idle", on_rejected=lambda v: rejected.append(v.reason),
+        ListSource(chunks or []),
+        rec,
+        STATES,
+        lambda t, c, e: heard.append((t, c, e)),
+        verifier=verifier,
+        initial_state="idle",
+        on_rejected=lambda v: rejected.append(v.reason),
         clock=lambda: 100.0,
     )
     return listener, rec, heard, rejected

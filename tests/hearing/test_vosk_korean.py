@@ -59,7 +59,8 @@ def recognizer(model_dir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     intents = load_intents(path)
     grammars = compile_state_grammars(intents, STATES)
     rec = VoskRecognizer(
-        model_dir, grammars,
+        model_dir,
+        grammars,
         frontend=FrontendSettings(noise_suppression=0),
         endpoint=EndpointSettings(trailing_silence_s=0.5),
         initial="idle",
@@ -93,7 +94,8 @@ def test_grammar_phrases_include_unk(recognizer) -> None:  # type: ignore[no-unt
 
 
 def test_streaming_endpointing_and_grammar_switch(
-    recognizer, espeak: Callable[..., Pcm]  # type: ignore[no-untyped-def]
+    recognizer,
+    espeak: Callable[..., Pcm],  # type: ignore[no-untyped-def]
 ) -> None:
     start = espeak("시작해", "ko")
     stop = espeak("정지", "ko")
@@ -114,7 +116,8 @@ def test_streaming_endpointing_and_grammar_switch(
 
 
 def test_out_of_state_speech_is_not_a_command(
-    recognizer, espeak: Callable[..., Pcm]  # type: ignore[no-untyped-def]
+    recognizer,
+    espeak: Callable[..., Pcm],  # type: ignore[no-untyped-def]
 ) -> None:
     recognizer.set_grammar("hold")
     finals, _ = stream(recognizer, np.concatenate([espeak("시작해", "ko"), silence(1.0)]))

@@ -28,8 +28,10 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(d.to_dict()))
             continue
         marks = ("<" if d.is_default_input else " ") + (">" if d.is_default_output else " ")
-        print(f"{marks} {d.index:>3}  {d.name}  (in {d.inputs}, out {d.outputs}, "
-              f"{d.default_rate:.0f} Hz)")
+        print(
+            f"{marks} {d.index:>3}  {d.name}  (in {d.inputs}, out {d.outputs}, "
+            f"{d.default_rate:.0f} Hz)"
+        )
     if not args.json:
         print("< default input   > default output")
     return 0

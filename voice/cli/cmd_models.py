@@ -19,8 +19,9 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--remote", action="store_true", help="also list the official catalogue")
     ls.set_defaults(func=run)
     dl = sub.add_parser("download", help="download, verify and unpack a model")
-    dl.add_argument("name", nargs="?", default=DEFAULT_MODEL,
-                    help="model name (default %(default)s)")
+    dl.add_argument(
+        "name", nargs="?", default=DEFAULT_MODEL, help="model name (default %(default)s)"
+    )
     dl.set_defaults(func=run)
     path = sub.add_parser("path", help="print the directory models are kept in")
     path.set_defaults(func=run)
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
             for m in installed:
                 print(f"{m.name}\t{m.path}\t({m.source})")
             if not installed:
-                print(f"no Vosk model installed in {models.models_dir()} "
-                      "(PocketSphinx is used)")
+                print(f"no Vosk model installed in {models.models_dir()} (PocketSphinx is used)")
             if args.remote:
                 for r in models.remote_models():
                     print(f"{r.name}\t{r.lang}\t{r.size / 1e6:.0f} MB\t(remote)")

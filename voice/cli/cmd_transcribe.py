@@ -25,12 +25,23 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--sentences", type=Path, action="append",
-                   help="hassil sentence file (repeatable; default: the coach's own templates)")
-    p.add_argument("--intents", nargs="+", metavar="NAME",
-                   help="only these intents in the grammar (e.g. the ones of one coach state)")
-    p.add_argument("--stream", action="store_true",
-                   help="decode as a live stream with endpointing: one line per utterance")
+    p.add_argument(
+        "--sentences",
+        type=Path,
+        action="append",
+        help="hassil sentence file (repeatable; default: the coach's own templates)",
+    )
+    p.add_argument(
+        "--intents",
+        nargs="+",
+        metavar="NAME",
+        help="only these intents in the grammar (e.g. the ones of one coach state)",
+    )
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="decode as a live stream with endpointing: one line per utterance",
+    )
     add_engine_options(p)
     p.set_defaults(func=run)
 

@@ -32,7 +32,8 @@ def to_int16(samples: npt.NDArray[np.floating] | npt.NDArray[np.integer], rate: 
         import soxr
 
         data = soxr.resample(data, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
-    return np.clip(np.round(data * 32767.0), -32768, 32767).astype(np.int16)
+    out: Pcm = np.clip(np.round(data * 32767.0), -32768, 32767).astype(np.int16)
+    return out
 
 
 def read_audio(path: str | Path) -> Pcm:

@@ -7,6 +7,7 @@ the stage passes audio through and says so once: the engine still works, only wo
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -35,11 +36,12 @@ class Frontend:
         self._proc: Any = None
         if self.settings.enabled:
             try:
-                from webrtc_noise_gain import AudioProcessor
+                # Imported by name: the package ships no type information.
+                module = importlib.import_module("webrtc_noise_gain")
             except ImportError:
                 _LOG.warning("webrtc-noise-gain is not installed; noise suppression is off")
             else:
-                self._proc = AudioProcessor(
+                self._proc = module.AudioProcessor(
                     self.settings.auto_gain, self.settings.noise_suppression
                 )
 

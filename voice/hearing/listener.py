@@ -30,17 +30,42 @@ BARGE_IN: frozenset[str] = frozenset({"Stop", "Pause", "ReportPain"})
 # Coach state -> intents worth hearing then. Barge-in intents are added to every state.
 DEFAULT_STATE_INTENTS: dict[str, frozenset[str]] = {
     "idle": frozenset({"StartRoutine", "StartStretch", "AskFaq", "Help", "Yes", "No"}),
-    "intro": frozenset({"Resume", "RepeatStep", "Help", "Yes", "No", "NextStretch",
-                        "SetSpeechRate"}),
-    "instruct": frozenset({"Resume", "RepeatStep", "Help", "NextStretch", "PreviousStretch",
-                           "TimeLeft", "SetSpeechRate", "SetCountStyle", "Yes", "No"}),
-    "hold": frozenset({"Resume", "TimeLeft", "RepeatStep", "Help", "NextStretch",
-                       "SetCountStyle", "SetSpeechRate"}),
+    "intro": frozenset(
+        {"Resume", "RepeatStep", "Help", "Yes", "No", "NextStretch", "SetSpeechRate"}
+    ),
+    "instruct": frozenset(
+        {
+            "Resume",
+            "RepeatStep",
+            "Help",
+            "NextStretch",
+            "PreviousStretch",
+            "TimeLeft",
+            "SetSpeechRate",
+            "SetCountStyle",
+            "Yes",
+            "No",
+        }
+    ),
+    "hold": frozenset(
+        {
+            "Resume",
+            "TimeLeft",
+            "RepeatStep",
+            "Help",
+            "NextStretch",
+            "SetCountStyle",
+            "SetSpeechRate",
+        }
+    ),
     "switch": frozenset({"Resume", "RepeatStep", "Help", "TimeLeft", "NextStretch"}),
-    "rest": frozenset({"Resume", "TimeLeft", "NextStretch", "Help", "RepeatStep",
-                       "StartOver"}),
+    "rest": frozenset({"Resume", "TimeLeft", "NextStretch", "Help", "RepeatStep", "StartOver"}),
     "finished": frozenset({"StartRoutine", "StartOver", "AskFaq", "Help", "Yes", "No"}),
 }
+
+# PocketSphinx phone-loop confidence: in-grammar speech measured 0.58-1.0, other speech
+# forced onto the grammar 0.12-0.39 (flite and barista-dev recordings).
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 # After the coach stops talking its voice still rings in the room and in the audio queue.
 ECHO_TAIL_S = 0.4
@@ -186,19 +211,34 @@ class Listener:
         with self._lock:
             state = self._state
             speaking = self._speaking.text
-            recent = self._speaking.last_text if end_time < self._speaking.ended_at + ECHO_TAIL_S \
+            recent = (
+                self._speaking.last_text
+                if end_time < self._speaking.ended_at + ECHO_TAIL_S
                 else None
+            )
         guard_text = speaking if speaking is not None else recent
         allowed = self._states[state] | self._barge_in
         if guard_text is not None:
             allowed = allowed & self._barge_in
         verdict = self._verifier.check(transcript, allowed)
         if verdict.accepted and verdict.confidence < self._min_confidence:
-            verdict = Verdict(False, verdict.text, verdict.intent, verdict.slots,
-                              verdict.confidence, "low confidence")
+            verdict = Verdict(
+                False,
+                verdict.text,
+                verdict.intent,
+                verdict.slots,
+                verdict.confidence,
+                "low confidence",
+            )
         if verdict.accepted and guard_text is not None and echoes(verdict.text, guard_text):
-            verdict = Verdict(False, verdict.text, verdict.intent, verdict.slots,
-                              verdict.confidence, "echo of the coach's own speech")
+            verdict = Verdict(
+                False,
+                verdict.text,
+                verdict.intent,
+                verdict.slots,
+                verdict.confidence,
+                "echo of the coach's own speech",
+            )
         if verdict.accepted:
             _LOG.debug("heard %r (%.2f) in %s", verdict.text, verdict.confidence, state)
             self._on_heard(verdict.text, verdict.confidence, end_time)
@@ -219,7 +259,7 @@ def build_listener(
     barge_in: Collection[str] = BARGE_IN,
     initial_state: str = "idle",
     on_rejected: OnRejected | None = None,
-    min_confidence: float = 0.0,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> Listener:
     """Compile one grammar per state from hassil `intents`, build the engine, wire it up.
 
@@ -232,7 +272,13 @@ def build_listener(
     grammars = compile_state_grammars(intents, states, always=barge_in)
     recognizer = create(spec or EngineSpec(), grammars)
     return Listener(
-        source, recognizer, states, on_heard,
-        verifier=Verifier(intents), barge_in=barge_in, initial_state=initial_state,
-        on_rejected=on_rejected, min_confidence=min_confidence,
+        source,
+        recognizer,
+        states,
+        on_heard,
+        verifier=Verifier(intents),
+        barge_in=barge_in,
+        initial_state=initial_state,
+        on_rejected=on_rejected,
+        min_confidence=min_confidence,
     )

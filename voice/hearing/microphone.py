@@ -8,6 +8,7 @@ dropped instead (and counted).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 from collections.abc import Iterator
@@ -104,8 +105,9 @@ class MicrophoneSource:
         # Prefer 16 kHz straight from the device; fall back to its own rate and resample.
         self._rate = SAMPLE_RATE
         try:
-            sd.check_input_settings(device=device, samplerate=SAMPLE_RATE, channels=1,
-                                    dtype="int16")
+            sd.check_input_settings(
+                device=device, samplerate=SAMPLE_RATE, channels=1, dtype="int16"
+            )
         except Exception:  # noqa: BLE001
             self._rate = int(info["default_samplerate"])
         blocksize = int(self._rate * block_ms / 1000)
@@ -116,8 +118,12 @@ class MicrophoneSource:
         self._closed = False
         try:
             self._stream = sd.RawInputStream(
-                samplerate=self._rate, blocksize=blocksize, device=device, channels=1,
-                dtype="int16", callback=self._callback,
+                samplerate=self._rate,
+                blocksize=blocksize,
+                device=device,
+                channels=1,
+                dtype="int16",
+                callback=self._callback,
             )
             self._stream.start()
         except Exception as err:  # noqa: BLE001
@@ -159,7 +165,5 @@ class MicrophoneSource:
             self._stream.stop()
             self._stream.close()
         finally:
-            try:
+            with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)
-            except queue.Full:
-                pass

@@ -8,7 +8,9 @@ ever sees speech.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -38,7 +40,16 @@ class DecoderSettings:
     maxhmmpf: int = 30000
     fsgusefiller: bool = True
     bestpath: bool = True
+    # FSG posteriors are always ~1.0, so confidence comes from comparing the grammar path's
+    # score with a free phone loop's on the same audio (costs a second, cheaper pass).
+    phone_loop_confidence: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+PHONE_LOOP = "_phone_loop"
+# Slope of the logistic that maps ln(grammar score / phone-loop score) to a confidence:
+# in-grammar speech measured 1.1-3x the phone loop's score, other speech 0.8-0.95x.
+CONFIDENCE_SLOPE = 8.0
 
 
 def model_dir() -> Path:
@@ -91,6 +102,9 @@ class PocketSphinxRecognizer:
         self._decoder = self._make_decoder()
         for g in self._grammars.values():
             self._decoder.add_jsgf_string(g.name, g.to_jsgf())
+        if self.decoder_settings.phone_loop_confidence:
+            self._decoder.add_allphone_file(PHONE_LOOP, str(model_dir() / "en-us-phone.lm.bin"))
+        self._utt_audio: list[bytes] = []
         self._current = initial or next(iter(self._grammars))
         self._decoder.activate_search(self._grammars[self._current].name)
         self._frontend = Frontend(self.frontend_settings)
@@ -132,8 +146,8 @@ class PocketSphinxRecognizer:
             from voice.hearing.g2p import guess_pronunciations
 
             guessed = guess_pronunciations(missing)
-            for word, phones in guessed.items():
-                prons[word] = [phones]
+            for word, guess in guessed.items():
+                prons[word] = [guess]
             still = [w for w in missing if w not in guessed]
             if still:
                 raise GrammarError(
@@ -145,16 +159,14 @@ class PocketSphinxRecognizer:
         fd, path = tempfile.mkstemp(prefix="stretch-coach-", suffix=".dict")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for word in sorted(prons):
-                for i, phones in enumerate(prons[word]):
+                for i, line in enumerate(prons[word]):
                     head = word if i == 0 else f"{word}({i + 1})"
-                    fh.write(f"{head} {phones}\n")
+                    fh.write(f"{head} {line}\n")
         return path
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self._dict_file)
-        except OSError:
-            pass
 
     # --- Recognizer protocol ----------------------------------------------------------------
 
@@ -219,9 +231,11 @@ class PocketSphinxRecognizer:
             self._in_utt = True
             self._utt_start = at
             self._partial = ""
+            self._utt_audio = []
         if not self._in_utt:
             return None
         if pcm:
+            self._utt_audio.append(pcm)
             self._decoder.process_raw(pcm, False, False)
             hyp = self._decoder.hyp()
             self._partial = hyp.hypstr if hyp is not None else ""
@@ -229,12 +243,19 @@ class PocketSphinxRecognizer:
             self._decoder.end_utt()
             self._in_utt = False
             self._partial = ""
-            return self._result(self._utt_start, at)
+            audio, self._utt_audio = b"".join(self._utt_audio), []
+            return self._result(self._utt_start, at, audio)
         return None
 
-    def _result(self, start: float, end: float) -> Transcript:
+    def _result(self, start: float, end: float, audio: bytes) -> Transcript:
         hyp = self._decoder.hyp()
         text = hyp.hypstr.strip() if hyp is not None else ""
+        score = float(hyp.score) if hyp is not None and text else 0.0
+        complete = bool(text)
+        if not text:
+            # No path reached the grammar's end (speech ran on into noise). The best partial
+            # path is still evidence: verification keeps its longest complete prefix.
+            text, score = self._best_partial()
         logmath = self._decoder.logmath
         words: list[tuple[str, float]] = []
         for seg in (self._decoder.seg() or ()) if hyp is not None else ():
@@ -243,13 +264,49 @@ class PocketSphinxRecognizer:
                 continue  # silence and fillers are not words the user said
             word = word.split("(", 1)[0]
             words.append((word, float(min(1.0, logmath.exp(seg.prob)))))
-        if hyp is not None and text:
-            confidence = float(min(1.0, logmath.exp(hyp.prob)))
-        else:
+        if not text:
             confidence = 0.0
+        elif self.decoder_settings.phone_loop_confidence and score > 0.0:
+            confidence = self._phone_loop_confidence(score, audio)
+        else:
+            confidence = float(min(1.0, logmath.exp(hyp.prob))) if hyp is not None else 1.0
+        if not complete:
+            confidence *= 0.5  # a partial path is half-trusted at best
+        if words:
+            words = [(w, confidence) for w, _ in words]
         return Transcript(
             text=text, confidence=confidence, words=tuple(words), start=start, end=end
         )
+
+    def _best_partial(self) -> tuple[str, float]:
+        try:
+            for best in self._decoder.nbest():
+                return str(best.hypstr).strip(), float(best.score)
+        except (RuntimeError, ValueError):
+            pass
+        return "", 0.0
+
+    def _phone_loop_confidence(self, grammar_score: float, audio: bytes) -> float:
+        """Logistic of ln(grammar path score / phone-loop score) on the same audio.
+
+        Scores are PocketSphinx's per-frame-normalised path scores (1.0 = the best senone
+        in every frame). A phone loop can follow any speech; a grammar only its sentences,
+        so a grammar path scoring well below the loop means the words were not said.
+        """
+        grammar = self._grammars[self._current].name
+        try:
+            self._decoder.activate_search(PHONE_LOOP)
+            self._decoder.start_utt()
+            self._decoder.process_raw(audio, False, True)
+            self._decoder.end_utt()
+            loop = self._decoder.hyp()
+        finally:
+            self._decoder.activate_search(grammar)
+        loop_score = float(loop.score) if loop is not None else 0.0
+        if loop_score <= 0.0 or grammar_score <= 0.0:
+            return 1.0
+        ratio = math.log(grammar_score) - math.log(loop_score)
+        return 1.0 / (1.0 + math.exp(-CONFIDENCE_SLOPE * ratio))
 
     def decode(self, pcm: Pcm, *, gate: bool = True) -> Transcript:
         """Whole-utterance decoding of one recording (files, evaluation).
@@ -270,6 +327,7 @@ class PocketSphinxRecognizer:
                     return Transcript(text="", confidence=0.0)
                 start, end = span
             self._decoder.start_utt()
-            self._decoder.process_raw(cleaned[start:end].tobytes(), False, True)
+            audio = cleaned[start:end].tobytes()
+            self._decoder.process_raw(audio, False, True)
             self._decoder.end_utt()
-            return self._result(start / SAMPLE_RATE, end / SAMPLE_RATE)
+            return self._result(start / SAMPLE_RATE, end / SAMPLE_RATE, audio)

@@ -168,8 +168,9 @@ class VoskRecognizer:
         if words_raw:
             start = start + float(words_raw[0].get("start", 0.0))
             end = min(end, start + float(words_raw[-1].get("end", 0.0)))
-        return Transcript(text=text, confidence=confidence, words=tuple(words),
-                          start=start, end=end)
+        return Transcript(
+            text=text, confidence=confidence, words=tuple(words), start=start, end=end
+        )
 
     def decode(self, pcm: Pcm, *, gate: bool = True) -> Transcript:
         """Whole recording as one utterance (files, evaluation)."""
@@ -190,5 +191,10 @@ class VoskRecognizer:
             words = tuple(w for t in texts for w in t.words)
             text = " ".join(t.text for t in texts if t.text)
             confs = [t.confidence for t in texts if t.text]
-            return Transcript(text=text, confidence=min(confs) if confs else 0.0, words=words,
-                              start=start / SAMPLE_RATE, end=end / SAMPLE_RATE)
+            return Transcript(
+                text=text,
+                confidence=min(confs) if confs else 0.0,
+                words=words,
+                start=start / SAMPLE_RATE,
+                end=end / SAMPLE_RATE,
+            )
