@@ -77,3 +77,13 @@ def test_bad_limit_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = history(tmp_path, "--limit", "0")
     assert result.returncode == 2
     assert "--limit" in result.stderr
+
+
+def test_unusable_home_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "a-file"
+    home.write_text("not a directory")
+    result = history(home, "--json")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("stretch-coach: cannot read the session history")
+    assert len(result.stderr.splitlines()) == 1

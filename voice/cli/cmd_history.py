@@ -35,23 +35,35 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from voice.errors import UserError
+
+    try:
+        report = _report(args.limit)
+    except (sqlite3.OperationalError, OSError) as exc:
+        # Unreadable dir, locked beyond the busy timeout, disk full: one line, no traceback.
+        raise UserError(f"cannot read the session history: {exc}") from exc
+    if args.json:
+        emit_json(report)
+    else:
+        print(_table(report))
+    return 0
+
+
+def _report(limit: int) -> dict[str, Any]:
     from voice.store.history import HistoryStore
 
     with HistoryStore() as store:
         today = store.today()
-        report = {
-            "sessions": store.sessions(args.limit),
+        return {
+            "sessions": store.sessions(limit),
             "streak_days": store.streak_days(today),
             "this_week": store.count_since(7, today),
             "last": store.last_session(),
             "behind_schedule": store.behind_schedule(today),
             "path": str(store.path),
         }
-    if args.json:
-        emit_json(report)
-    else:
-        print(_table(report))
-    return 0
 
 
 def _table(report: dict[str, Any]) -> str:
