@@ -34,4 +34,12 @@ class SpeechStarted:
     utterance_id: int
 
 
-Event = Heard | TimerFired | SpeechFinished | SpeechStarted
+@dataclass(frozen=True)
+class ResumeOffered:
+    """A session was cut short (a crash, a kill): where it was, as the store saved it."""
+
+    now: float
+    position: dict[str, object]
+
+
+Event = Heard | TimerFired | SpeechFinished | SpeechStarted | ResumeOffered

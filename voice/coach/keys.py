@@ -8,5 +8,8 @@ RESPONSE_KEYS = frozenset(
     paused paused_hold previous_stretch rate_faster rate_slower rest resumed resumed_hold
     routine_intro safety_note side_start single_stretch_intro start_over stop_cancelled
     stretch_intro stretch_session_intro summary summary_partial summary_stretch switch_sides
-    time_left_hold time_left_paused time_left_rest time_left_session warm_up""".split()
+    time_left_hold time_left_paused time_left_rest time_left_session warm_up
+    history_week history_week_none history_streak history_streak_none history_last
+    history_never history_behind resume_offer resume_continue resume_continue_hold
+    resume_declined""".split()
 )

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from content.model import Content
 from intents.normalize import looks_like_question
 from voice.coach import commands as c
 from voice.coach.counting import cues_within, shift_style
-from voice.coach.events import Event, Heard, SpeechFinished, SpeechStarted, TimerFired
+from voice.coach.events import (
+    Event,
+    Heard,
+    ResumeOffered,
+    SpeechFinished,
+    SpeechStarted,
+    TimerFired,
+)
 from voice.coach.lines import Line, Lines
 from voice.coach.plan import build_plan, single_stretch_routine
 from voice.coach.session import SPEAKING, TIMING, WAITING, Session
@@ -35,6 +42,9 @@ class CoachSettings:
     count_style: str = "marks"
     first_session: bool = True
     default_routine: str = "quick"
+    # What the runtime knows from the session store, as ready lines: the core never reads it.
+    history: dict[str, Line] = field(default_factory=dict)  # "week", "streak", "last"
+    opening_note: Line | None = None  # said once at the start of the next session
 
 
 Handler = Callable[["Coach", Heard], None]
@@ -71,6 +81,7 @@ class Coach:
         self._out: list[c.Command] = []
         self._last_status: dict[str, Any] | None = None
         self._now = 0.0
+        self.offer: dict[str, Any] | None = None  # a cut-short session we offered to continue
 
     # -- the one entry point -------------------------------------------------------------
 
@@ -85,6 +96,8 @@ class Coach:
             self._on_speech_finished(event)
         elif isinstance(event, SpeechStarted):
             self.speaking.add(event.utterance_id)
+        elif isinstance(event, ResumeOffered):
+            self._offer_resume(event.position)
         self._emit_status_if_changed()
         out, self._out = self._out, []
         return out
@@ -114,6 +127,7 @@ class Coach:
             "last_intent": self.last_intent,
             "count_style": self.settings.count_style,
             "progress": 1.0 if self.finished else 0.0,
+            "resumed": False,
         }
         if s is None:
             return base
@@ -132,6 +146,7 @@ class Coach:
             side=seg.side,
             paused=s.paused,
             awaiting="confirm_stop" if s.paused_by == "confirm" else None,
+            resumed=s.resumed,
             progress=round(s.hold_progress(now), 3),
         )
         if stretch is not None:
@@ -353,7 +368,11 @@ class Coach:
         self._begin(single_stretch_routine(stretch))
 
     def _begin(self, routine: Any) -> None:
-        plan = build_plan(self.content, routine, self.settings.first_session)
+        self.offer = None
+        note = self.settings.opening_note
+        self.settings.opening_note = None
+        opening = (note,) if note is not None else ()
+        plan = build_plan(self.content, routine, self.settings.first_session, opening)
         self.finished = False
         self.session = Session(plan, started_at=self._now)
         self._enter(0)
@@ -376,7 +395,9 @@ class Coach:
     @handles("Resume")
     def _resume_intent(self, event: Heard) -> None:
         s = self.session
-        if s is None:
+        if s is None and self.offer is not None:
+            self._continue_offer()
+        elif s is None:
             self._say(Line("no_session", kind="info"))
         elif s.paused_by == "confirm":
             self._say(Line("stop_cancelled"))
@@ -417,6 +438,9 @@ class Coach:
     @handles("Yes")
     def _yes(self, event: Heard) -> None:
         s = self.session
+        if s is None and self.offer is not None:
+            self._continue_offer()
+            return
         if s is not None and s.paused_by == "confirm":
             self._hush()
             self._end(completed=False)
@@ -424,6 +448,10 @@ class Coach:
     @handles("No")
     def _no(self, event: Heard) -> None:
         s = self.session
+        if s is None and self.offer is not None:
+            self.offer = None
+            self._say(Line("resume_declined", kind="info"))
+            return
         if s is not None and s.paused_by == "confirm":
             self._say(Line("stop_cancelled"))
             self._resume_after_line()
@@ -485,6 +513,11 @@ class Coach:
     @handles("StartOver")
     def _start_over(self, event: Heard) -> None:
         s = self.session
+        if s is None and self.offer is not None:
+            routine = self._routine_of(self.offer)
+            if routine is not None:
+                self._begin(routine)
+                return
         if s is None:
             self._say(Line("no_session", kind="info"))
             return
@@ -569,3 +602,64 @@ class Coach:
         slower = event.slots.get("direction") == "slower"
         self._out.append(c.SetSpeechRate(-RATE_STEP_WPM if slower else RATE_STEP_WPM))
         self._say(Line("rate_slower" if slower else "rate_faster", kind="info"))
+
+    @handles("AskHistory")
+    def _ask_history(self, event: Heard) -> None:
+        line = self.settings.history.get(event.slots.get("topic", ""))
+        self._say(line if line is not None else Line("history_never", kind="info"))
+
+    # -- resuming a session that was cut short -----------------------------------------
+
+    def _offer_resume(self, position: dict[str, Any]) -> None:
+        routine = self._routine_of(position)
+        stretch = self.content.stretches.get(str(position.get("stretch") or ""))
+        if self.session is not None or routine is None or stretch is None:
+            return
+        self.offer = dict(position)
+        fields = {"routine": routine.name, "stretch": stretch.name}
+        self._say(Line("resume_offer", fields, "info"))
+
+    def _routine_of(self, position: dict[str, Any]) -> Any:
+        routine_id = str(position.get("routine") or "")
+        if routine_id in self.content.routines:
+            return self.content.routines[routine_id]
+        if routine_id in self.content.stretches:  # a single-stretch session
+            return single_stretch_routine(self.content.stretches[routine_id])
+        return None
+
+    def _continue_offer(self) -> None:
+        offer, self.offer = self.offer or {}, None
+        routine = self._routine_of(offer)
+        if routine is None:
+            return
+        plan = build_plan(self.content, routine, first_session=False)
+        index = int(offer.get("stretch_index") or 0)
+        side = offer.get("side")
+        target = plan.stretch_start(index)
+        hold = next(
+            (i for i, seg in enumerate(plan.segments)
+             if seg.state == "hold" and seg.stretch_index == index and seg.side == side),
+            None,
+        )  # fmt: skip
+        self.finished = False
+        self.session = s = Session(plan, started_at=self._now)
+        stretch = (
+            self.content.stretch(plan.stretch_ids[index]) if index < len(plan.stretch_ids) else None
+        )
+        remaining = float(offer.get("remaining_seconds") or 0.0)
+        if offer.get("state") == "hold" and hold is not None and remaining > 0 and stretch:
+            s.index, s.remaining, s.phase = (
+                hold,
+                min(remaining, plan.segments[hold].seconds),
+                SPEAKING,
+            )
+            fields = {
+                "stretch": stretch.name,
+                "side": side,
+                "seconds": s.spoken_seconds_left(self._now),
+            }
+            s.gate_id = self._say(Line("resume_continue_hold", fields))
+            return
+        if stretch is not None:
+            self._say(Line("resume_continue", {"stretch": stretch.name}))
+        self._enter(target)

@@ -53,7 +53,9 @@ def single_stretch_routine(stretch: Stretch) -> Routine:
     return Routine(stretch.id, stretch.name, (), (RoutineItem(stretch.id),))
 
 
-def build_plan(content: Content, routine: Routine, first_session: bool) -> Plan:
+def build_plan(
+    content: Content, routine: Routine, first_session: bool, opening: tuple[Line, ...] = ()
+) -> Plan:
     timing = content.timing
     stretches = [content.stretch(item.stretch) for item in routine.items]
     segments: list[Segment] = []
@@ -66,17 +68,23 @@ def build_plan(content: Content, routine: Routine, first_session: bool) -> Plan:
             segments.append(_rest(rest, stretches[index + 1], index))
     body = Plan(routine.id, routine.name, tuple(s.id for s in stretches), tuple(segments))
     minutes = max(1, round(body.estimated_seconds() / 60))
-    intro = _intro(routine, stretches, first_session, minutes, timing.step_pause_seconds)
+    intro = _intro(routine, stretches, first_session, minutes, timing.step_pause_seconds, opening)
     closing = Segment("finished", (), 0.0, None)  # its line depends on what was done
     return Plan(routine.id, routine.name, body.stretch_ids, (intro, *segments, closing))
 
 
 def _intro(
-    routine: Routine, stretches: list[Stretch], first: bool, minutes: int, pause: float
+    routine: Routine,
+    stretches: list[Stretch],
+    first: bool,
+    minutes: int,
+    pause: float,
+    opening: tuple[Line, ...],
 ) -> Segment:
     lines: list[Line] = []
     if first:
         lines.append(Line("safety_note", kind="safety"))
+    lines.extend(opening)
     if len(stretches) == 1:
         lines.append(
             Line("stretch_session_intro", {"stretch": stretches[0].name, "minutes": minutes})

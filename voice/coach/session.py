@@ -28,6 +28,7 @@ class Session:
     pauses: int = 0
     pain_reports: int = 0
     stretches_done: set[int] = field(default_factory=set)
+    resumed: bool = False  # continued from a session that was cut short
 
     @property
     def segment(self) -> Segment:

@@ -37,6 +37,11 @@ class _Request:
     confidence: float = 1.0
 
 
+@dataclass
+class _Call:
+    fn: Callable[[], None]
+
+
 SessionListener = Callable[[c.SessionEnded], None]
 
 
@@ -57,7 +62,7 @@ class CoachLoop:
         self.publishers: list[Publisher] = [publisher] if publisher is not None else []
         self.session_listeners: list[SessionListener] = [on_session_end] if on_session_end else []
         self._texts: dict[int, str] = {}  # utterance id -> text, until it has been spoken
-        self._events: queue.Queue[Event | _Request | None] = queue.Queue()
+        self._events: queue.Queue[Event | _Request | _Call | None] = queue.Queue()
         self._timers: dict[str, float] = {}
         self._lock = threading.Lock()
         self._replies: list[str] = []
@@ -84,6 +89,14 @@ class CoachLoop:
     def command(self, text: str, timeout: float = 5.0) -> dict[str, Any]:
         """Handle text as if spoken; the reply names the intent and what the coach said."""
         return self.hear(text).result(timeout)
+
+    def post(self, event: Event) -> None:
+        """Queue an event for the coach (from any thread)."""
+        self._events.put(event)
+
+    def call(self, fn: Callable[[], None]) -> None:
+        """Run fn on the loop thread, between events, so it may touch the coach."""
+        self._events.put(_Call(fn))
 
     def add_publisher(self, publisher: Publisher) -> None:
         self.publishers.append(publisher)
@@ -142,7 +155,7 @@ class CoachLoop:
                 if isinstance(item, _Request) and not item.reply.done():
                     item.reply.set_exception(RuntimeError("the coach could not handle that"))
 
-    def _next_item(self) -> Event | _Request | None:
+    def _next_item(self) -> Event | _Request | _Call | None:
         now = self.clock.now()
         due = [name for name, t in self._timers.items() if t <= now]
         if due:
@@ -160,11 +173,14 @@ class CoachLoop:
         convert = getattr(self.clock, "real_seconds", None)
         return float(convert(clock_seconds)) if convert else clock_seconds
 
-    def _process(self, item: Event | _Request) -> None:
+    def _process(self, item: Event | _Request | _Call) -> None:
         if isinstance(item, _Request):
             self._process_request(item)
-            return
-        self._feed(item)
+        elif isinstance(item, _Call):
+            with self._lock:
+                item.fn()
+        else:
+            self._feed(item)
 
     def _process_request(self, request: _Request) -> None:
         result = self.matcher.match(request.text)

@@ -30,6 +30,11 @@ class _Binding:
             raise RuntimeError("the coach is still starting")
         return self.running.loop.command(text)
 
+    def history(self) -> dict[str, Any]:
+        if self.running is None or self.running.history is None:
+            return {"sessions": [], "streak_days": 0}
+        return self.running.history()
+
     def ready(self) -> dict[str, bool]:
         if self.running is None:
             return {"coach": False}
@@ -71,5 +76,10 @@ def build_service(args: argparse.Namespace) -> Any:
     hub = EventHub()
     running = build_coach(args, hub)
     return ServiceParts(
-        running.status, running.loop.command, hub, ready=running.ready, close=running.close
+        running.status,
+        running.loop.command,
+        hub,
+        ready=running.ready,
+        history=running.history,
+        close=running.close,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ def add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", default=None, help="TTS voice id")
     p.add_argument("--returning", action="store_true", help="skip the first-session safety note")
     p.add_argument("--content", type=Path, default=None, metavar="DIR")
+    p.add_argument("--no-history", action="store_true", help="keep no session history")
 
 
 @dataclass
@@ -51,6 +53,7 @@ class RunningCoach:
     speech_mode: str
     input_mode: str = "text"  # "microphone" once a listener runs
     engine: str | None = None  # the recognizer behind the microphone
+    history: Callable[[], dict[str, Any]] | None = None  # the dashboard's view of the store
     started: float = field(default_factory=time.monotonic)
     closers: list[Any] = field(default_factory=list)
 
@@ -92,4 +95,11 @@ def build_coach(args: argparse.Namespace, publisher: Publisher | None = None) ->
         mode, clock, loop.on_speech, args.tts_out, args.rate, args.volume, args.voice
     )
     loop.start()
-    return RunningCoach(loop, clock, mode)
+    running = RunningCoach(loop, clock, mode)
+    if not getattr(args, "no_history", False):
+        from voice.runtime.memory import attach_memory
+
+        store = attach_memory(running)
+        if store is not None:
+            running.history = store.summary_for_dashboard
+    return running
