@@ -1,4 +1,4 @@
-"""Fixtures for the HTTP service: a small fake coach behind the real app.
+"""Fixtures for the HTTP service: the real coach (idle, silent) behind the real app.
 
 No __init__.py in this folder on purpose: as a package it would be named `http` and shadow
 the standard library's http module for every test.
@@ -11,14 +11,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from http_fakes import TOKEN, FakeCoach
+from http_fakes import TOKEN, RecordedCoach
 
 from voice.http import EventHub, Metrics, create_app
-
-
-@pytest.fixture
-def coach() -> FakeCoach:
-    return FakeCoach()
 
 
 @pytest.fixture
@@ -29,12 +24,19 @@ def hub() -> Iterator[EventHub]:
 
 
 @pytest.fixture
+def coach(hub: EventHub) -> Iterator[RecordedCoach]:
+    coach = RecordedCoach(hub)
+    yield coach
+    coach.close()
+
+
+@pytest.fixture
 def metrics() -> Metrics:
     return Metrics()
 
 
 @pytest.fixture
-def app(coach: FakeCoach, hub: EventHub, metrics: Metrics) -> Flask:
+def app(coach: RecordedCoach, hub: EventHub, metrics: Metrics) -> Flask:
     app = create_app(coach.status, coach.command, hub, metrics=metrics)
     app.config["SSE_HEARTBEAT_SECONDS"] = 0.05  # fast heartbeats so stream tests finish fast
     app.config["SSE_MAX_SECONDS"] = 2.0
@@ -47,7 +49,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def token_app(coach: FakeCoach, hub: EventHub, metrics: Metrics) -> Flask:
+def token_app(coach: RecordedCoach, hub: EventHub, metrics: Metrics) -> Flask:
     """The app as served beyond localhost: POST /command needs the bearer token."""
     return create_app(coach.status, coach.command, hub, token=TOKEN, require_token=True)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from http_fakes import TOKEN, FakeCoach
+from http_fakes import TOKEN, RecordedCoach
 from werkzeug.test import TestResponse
 
 from voice.http import EventHub, Metrics, create_app
@@ -32,9 +32,8 @@ def test_status_is_the_coach_status_plus_service_fields(client: FlaskClient) -> 
     resp = client.get("/status")
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["stretch"] == "kneeling_lunge"
-    assert body["remaining_seconds"] == 17.0
-    assert body["engine"] == "fake" and body["tts"] == "idle"
+    assert (body["state"], body["routine"], body["remaining_seconds"]) == ("idle", None, None)
+    assert body["tts"] == "none" and body["input"] == "text" and body["engine"] is None
     assert isinstance(body["uptime_seconds"], float) and body["uptime_seconds"] >= 0
     assert list(body)[:2] == ["state", "routine"]  # the coach's order is kept
 
@@ -60,7 +59,7 @@ def test_ready_without_checks_is_ready(client: FlaskClient) -> None:
     [({"recognizer": True, "audio": True}, 200), ({"recognizer": True, "audio": False}, 503)],
 )
 def test_ready_reports_each_check(
-    coach: FakeCoach, hub: EventHub, checks: dict[str, bool], code: int
+    coach: RecordedCoach, hub: EventHub, checks: dict[str, bool], code: int
 ) -> None:
     app = create_app(coach.status, coach.command, hub, ready=lambda: checks)
     resp = app.test_client().get("/ready")
@@ -74,7 +73,7 @@ def test_history_when_not_kept(client: FlaskClient) -> None:
     assert resp.get_json() == {"kept": False, "sessions": [], "streak_days": 0}
 
 
-def test_history_when_given(coach: FakeCoach, hub: EventHub) -> None:
+def test_history_when_given(coach: RecordedCoach, hub: EventHub) -> None:
     history = {"sessions": [{"routine_name": "Quick routine", "completed": True}], "streak_days": 3}
     app = create_app(coach.status, coach.command, hub, history=lambda: history)
     assert app.test_client().get("/history").get_json() == {"kept": True, **history}
@@ -98,7 +97,7 @@ def test_metrics_prometheus_text(client: FlaskClient, metrics: Metrics) -> None:
     assert "stretch_coach_event_streams 0.0" in text
 
 
-def test_app_makes_its_own_metrics_when_none_given(coach: FakeCoach, hub: EventHub) -> None:
+def test_app_makes_its_own_metrics_when_none_given(coach: RecordedCoach, hub: EventHub) -> None:
     app = create_app(coach.status, coach.command, hub)
     assert b"stretch_coach_command_latency_seconds" in app.test_client().get("/metrics").data
 
@@ -107,21 +106,26 @@ def test_app_makes_its_own_metrics_when_none_given(coach: FakeCoach, hub: EventH
 
 
 def test_command_runs_text_and_returns_intent(
-    client: FlaskClient, coach: FakeCoach, metrics: Metrics
+    client: FlaskClient, coach: RecordedCoach, metrics: Metrics
 ) -> None:
-    resp = client.post("/command", json={"text": "  pause  "})
+    resp = client.post("/command", json={"text": "  start the quick routine  "})
     assert resp.status_code == 200
-    assert resp.get_json() == {
-        "text": "pause",
-        "intent": "Pause",
-        "slots": {},
-        "response": "Paused.",
-    }
-    assert coach.commands == ["pause"]
+    reply = resp.get_json()
+    assert (reply["text"], reply["intent"], reply["slots"]) == (
+        "start the quick routine",
+        "StartRoutine",
+        {"routine": "quick"},
+    )
+    assert reply["response"].startswith("Let's start the quick routine. 2 stretches")
+    assert coach.commands == ["start the quick routine"]
+    assert client.get("/status").get_json()["routine"] == "quick"
+    resp = client.post("/command", json={"text": "pause"})
+    assert resp.get_json()["intent"] == "Pause"
     assert client.get("/status").get_json()["paused"] is True
     text = client.get("/metrics").get_data(as_text=True)
+    assert 'stretch_coach_intents_total{intent="StartRoutine",source="http"} 1.0' in text
     assert 'stretch_coach_intents_total{intent="Pause",source="http"} 1.0' in text
-    assert "stretch_coach_command_latency_seconds_count 1.0" in text
+    assert "stretch_coach_command_latency_seconds_count 2.0" in text
 
 
 def test_command_accepts_json_with_charset(client: FlaskClient) -> None:
@@ -143,7 +147,7 @@ def test_command_needs_json_content_type(client: FlaskClient, content_type: str 
     "body",
     [b"{bad json", b"", b"\xff\xfe", b"[]", b'"pause"', b"{}", b'{"text": 3}', b'{"text": "  "}'],
 )
-def test_command_bad_body_is_400(client: FlaskClient, coach: FakeCoach, body: bytes) -> None:
+def test_command_bad_body_is_400(client: FlaskClient, coach: RecordedCoach, body: bytes) -> None:
     assert_json_error(client.post("/command", data=body, content_type="application/json"), 400)
     assert coach.commands == []
 
@@ -153,7 +157,7 @@ def test_command_text_too_long_is_400(client: FlaskClient) -> None:
     assert "longer than" in assert_json_error(resp, 400)["message"]
 
 
-def test_command_body_over_limit_is_413(client: FlaskClient, coach: FakeCoach) -> None:
+def test_command_body_over_limit_is_413(client: FlaskClient, coach: RecordedCoach) -> None:
     resp = client.post("/command", json={"text": "pause", "pad": "x" * 5000})
     assert_json_error(resp, 413)
     assert coach.commands == []
@@ -188,7 +192,7 @@ def test_coach_failure_is_500_json_without_traceback(hub: EventHub) -> None:
 
 
 def test_token_mode_refuses_command_without_token(
-    token_client: FlaskClient, coach: FakeCoach
+    token_client: FlaskClient, coach: RecordedCoach
 ) -> None:
     resp = token_client.post("/command", json={"text": "pause"})
     assert_json_error(resp, 401)
@@ -221,7 +225,7 @@ def test_token_mode_leaves_reads_open_and_accepts_any_host(token_client: FlaskCl
     assert resp.status_code == 200
 
 
-def test_require_token_without_token_is_refused(coach: FakeCoach, hub: EventHub) -> None:
+def test_require_token_without_token_is_refused(coach: RecordedCoach, hub: EventHub) -> None:
     with pytest.raises(ValueError):
         create_app(coach.status, coach.command, hub, require_token=True)
 
@@ -233,7 +237,7 @@ def test_localhost_mode_accepts_loopback_hosts(client: FlaskClient, host: str) -
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "192.168.1.20:8765"])
 def test_localhost_mode_refuses_other_hosts(
-    client: FlaskClient, coach: FakeCoach, host: str
+    client: FlaskClient, coach: RecordedCoach, host: str
 ) -> None:
     # A DNS-rebinding page would arrive with its own host name.
     resp = client.post("/command", json={"text": "pause"}, headers={"Host": host})
@@ -292,7 +296,7 @@ def test_events_stream_snapshot_then_events_and_heartbeats(
         kind, data = next(messages).split("\n")
         assert kind == "event: status"
         snapshot = json.loads(data.removeprefix("data: "))
-        assert snapshot["stretch"] == "kneeling_lunge" and "uptime_seconds" in snapshot
+        assert snapshot["state"] == "idle" and "uptime_seconds" in snapshot
         assert hub.subscriber_count == 1
         hub.publish("heard", {"text": "pause", "intent": "Pause"})
         event = next(messages).split("\n")

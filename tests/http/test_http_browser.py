@@ -1,27 +1,22 @@
-"""The dashboard in a real headless Chromium (Debian's chromium, driven by Playwright).
-
-Starts a real waitress server on 127.0.0.1 against a demo session that counts down by the
-clock, loads the page, sees the countdown move, clicks Pause and sees paused: true in /status.
+"""The dashboard in a real headless Chromium (Debian's chromium, driven by Playwright), against
+the real coach: `build_coach` with silent speech on a faster clock, served by waitress on
+127.0.0.1. Starts the quick routine, waits for the hold, sees the countdown move, clicks Pause
+and sees paused: true in /status; then walks the other states (intro, a stop confirmation
+answered with the dashboard's Yes/No, the side switch, the rest, finished).
 Set STRETCH_COACH_SCREENSHOT=docs/dashboard.png to refresh the screenshot kept in docs/.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from voice.http import EventHub, create_app, start_server
-from voice.http.demo import DemoSession
-from voice.http.server import ServerHandle
+from live_coach import Live, live_coach
 
 pytestmark = pytest.mark.browser
 
@@ -36,115 +31,158 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-HOLD_SECONDS = 30.0
-SKIP_INTO_HOLD = 12.0  # so the screenshot shows a ring part-way round
-
-
-class Session:
-    """A demo session on a clock the test can move forward, plus its ticker."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self.hub = EventHub()
-        self.demo = DemoSession(self.hub, hold_seconds=HOLD_SECONDS, clock=self.now)
-        self.stop = threading.Event()
-
-    def now(self) -> float:
-        return time.monotonic() + self.offset
+RING_CIRCUMFERENCE = 2 * 3.141592653589793 * 45
 
 
 @pytest.fixture
-def session() -> Iterator[Session]:
-    s = Session()
-    s.demo.command("start the quick routine")
-    s.demo.command("next")
-    s.demo.command("next")  # now in the hold of the first stretch
-    s.offset += SKIP_INTO_HOLD
-    s.demo.run_ticker(s.stop, period=0.5)
-    yield s
-    s.stop.set()
-
-
-@pytest.fixture
-def server(session: Session) -> Iterator[ServerHandle]:
-    app = create_app(session.demo.status, session.demo.command, session.hub)
-    handle = start_server(app, "127.0.0.1", 0)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def page(server: ServerHandle) -> Iterator[tuple[Any, list[str]]]:
-    """A Chromium page and the JS errors it logs (CSP violations included)."""
+def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
         pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(10_000)
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            yield page, errors
+            yield browser
         finally:
             browser.close()
 
 
-def get_status(server: ServerHandle) -> dict[str, Any]:
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
-    try:
-        conn.request("GET", "/status")
-        body: dict[str, Any] = json.loads(conn.getresponse().read())
-        return body
-    finally:
-        conn.close()
+def open_page(browser: Any, live: Live) -> tuple[Any, list[str]]:
+    """The dashboard, live on /events, and the JS errors it logs (CSP violations included)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(live.server.url + "/")
+    page.wait_for_selector("#connection[data-state='live']")
+    return page, errors
+
+
+def text(page: Any, selector: str) -> str:
+    return str(page.text_content(selector) or "").strip()
 
 
 def countdown(page: Any) -> int:
-    return int(page.text_content("#countdown"))
+    return int(text(page, "#countdown"))
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+def ring_fraction(page: Any) -> float:
+    offset = float(page.get_attribute("#ring-bar", "stroke-dashoffset"))
+    return 1 - offset / RING_CIRCUMFERENCE
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     # Polled from Python: the page's CSP (rightly) forbids the eval that
     # page.wait_for_function would need.
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+        time.sleep(0.03)
 
 
-def test_dashboard_counts_down_live_and_pause_reaches_the_coach(
-    page: tuple[Any, list[str]], server: ServerHandle, tmp_path: Path
+def page_state(page: Any) -> str:
+    return str(page.get_attribute("body", "data-state"))
+
+
+def test_dashboard_counts_down_a_real_hold_and_pause_reaches_the_coach(
+    browser: Any, tmp_path: Path
 ) -> None:
-    page, errors = page
-    page.goto(server.url + "/")
-    page.wait_for_selector("#connection[data-state='live']")
-    wait_until(lambda: page.text_content("#countdown").isdigit(), what="a countdown")
-    assert page.text_content("#stretch") == "Kneeling lunge"
-    assert page.text_content("#side").strip().lower() == "left side"
-    assert "Shift your weight forward" in page.text_content("#step-text")
-    assert page.get_attribute("#ind-listening", "data-on") == "true"
+    with live_coach(time_scale=4) as live:
+        live.command("start the quick routine")
+        live.command("next")  # past the introduction to the first stretch
+        page, errors = open_page(browser, live)
 
-    first = countdown(page)
-    assert 0 < first <= HOLD_SECONDS - SKIP_INTO_HOLD + 1
-    wait_until(lambda: countdown(page) < first, what="the countdown to move")
-    style = page.get_attribute("#progress-bar", "style") or ""
-    assert 0 < float(style.split("width:")[1].split("%")[0]) < 100
+        status = live.wait_for(lambda s: s["state"] == "instruct", "the first step")
+        wait_until(lambda: page_state(page) == "instruct", "the step on the page")
+        assert text(page, "#stretch") == "Kneeling lunge"
+        wait_until(lambda: text(page, "#step-text") == live.status()["step_text"], "step text")
+        assert "step" in text(page, "#step-count") and "of 4" in text(page, "#step-count")
 
-    shot = os.environ.get("STRETCH_COACH_SCREENSHOT")
-    page.screenshot(path=shot or str(tmp_path / "dashboard.png"))  # mid-hold
+        status = live.wait_for(lambda s: s["state"] == "hold", "the hold")
+        wait_until(lambda: page_state(page) == "hold", "the hold on the page")
+        assert status["hold_seconds"] == 30 and status["side"] == "left"
+        # In a hold the coach gives the stretch's last step as the step text.
+        assert text(page, "#step-text") == status["step_text"]
+        assert status["step_text"].startswith("Keep your back tall and straight.")
+        assert text(page, "#side").lower() == "left side"
+        assert text(page, "#countdown-label") == "hold"
 
-    page.click("button[data-command='pause']")
-    wait_until(lambda: get_status(server)["paused"] is True, what="paused: true in /status")
-    page.wait_for_selector("#ind-paused[data-on='true']")
-    wait_until(lambda: page.text_content("#last-heard") == "pause", what="last heard")
-    assert "Paused" in page.text_content("#reply")
-    frozen = countdown(page)
-    time.sleep(1.5)
-    assert countdown(page) == frozen  # paused: the ring stops
+        wait_until(lambda: text(page, "#countdown").isdigit(), "a countdown")
+        first = countdown(page)
+        assert 0 < first <= 30
+        wait_until(lambda: countdown(page) < first, "the countdown to move")
+        # Mid-hold, just after the coach re-synced the page with "20 seconds left".
+        wait_until(lambda: countdown(page) <= 20, "20 seconds left")
+        assert 0 < ring_fraction(page) < 1
+        shot = os.environ.get("STRETCH_COACH_SCREENSHOT")
+        page.screenshot(path=shot or str(tmp_path / "dashboard.png"))
 
-    page.click("button[data-command='resume']")
-    page.wait_for_selector("#ind-paused[data-on='false']")
-    assert errors == []  # no JS errors, no CSP violations
+        page.click("nav button[data-command='pause']")
+        paused = live.wait_for(lambda s: s["paused"] is True, "paused: true in /status")
+        assert paused["state"] == "hold"
+        page.wait_for_selector("#ind-paused[data-on='true']")
+        wait_until(lambda: text(page, "#last-heard") == "pause", "last heard")
+        assert text(page, "#reply").startswith("Paused with")
+        assert text(page, "#countdown-label") == "paused"
+        frozen_page, frozen_coach = countdown(page), paused["remaining_seconds"]
+        time.sleep(1.5)  # six seconds on the coach's clock
+        assert countdown(page) == frozen_page  # paused: the ring stops
+        assert live.status()["remaining_seconds"] == frozen_coach  # and so does the coach
+
+        page.click("nav button[data-command='resume']")
+        page.wait_for_selector("#ind-paused[data-on='false']")
+        assert live.status()["paused"] is False
+        wait_until(lambda: countdown(page) < frozen_page, "the countdown to move again")
+        assert errors == []  # no JS errors, no CSP violations
+
+
+def test_dashboard_follows_every_state_of_a_real_routine(browser: Any) -> None:
+    with live_coach(time_scale=8) as live:
+        page, errors = open_page(browser, live)
+        assert page_state(page) == "idle"
+        assert text(page, "#stretch") == "Say “start the quick routine”"
+        assert (text(page, "#countdown"), text(page, "#countdown-label")) == ("–", "idle")
+        assert page.is_hidden("#confirm") and page.is_hidden("#side")
+
+        page.click("nav button[data-command='start the quick routine']")
+        wait_until(lambda: page_state(page) == "intro", "the introduction")
+        assert text(page, "#routine") == "Quick routine"
+
+        # "stop" this early asks first; the dashboard offers the answers as buttons.
+        page.click("nav button[data-command='stop']")
+        page.wait_for_selector("#confirm:not([hidden])")
+        assert live.status()["awaiting"] == "confirm_stop"
+        assert "Do you want to stop?" in text(page, "#reply")
+        page.click("#confirm button[data-command='no']")
+        page.wait_for_selector("#confirm", state="hidden")
+        assert live.status()["awaiting"] is None
+        assert text(page, "#last-heard") == "no"
+
+        live.command("next")  # to the first stretch
+        wait_until(lambda: page_state(page) == "switch", "the side switch", timeout=20)
+        # A switch counts down with no hold_seconds; the side is the one coming next.
+        assert (
+            text(page, "#countdown").isdigit() and text(page, "#countdown-label") == "switch sides"
+        )
+        assert text(page, "#side").lower() == "right side"
+        assert text(page, "#step-text") == "Switch sides: right side next."
+        assert ring_fraction(page) > 0
+
+        wait_until(lambda: page_state(page) == "rest", "the rest", timeout=20)
+        status = live.status()
+        assert status["hold_seconds"] is None and status["remaining_seconds"] is not None
+        assert text(page, "#countdown").isdigit() and text(page, "#countdown-label") == "rest"
+        assert text(page, "#step-text") == "Rest." and page.is_hidden("#side")
+        assert ring_fraction(page) > 0
+
+        live.command("next")  # the last stretch
+        wait_until(lambda: text(page, "#stretch") == "Supine psoas stretch", "stretch 2")
+        assert text(page, "#step-count").startswith("Stretch 2 of 2")
+        live.command("next")  # past the last stretch: the session ends
+        wait_until(lambda: page_state(page) == "finished", "the end")
+        assert text(page, "#stretch") == "Session finished. Well done."
+        assert (text(page, "#countdown"), text(page, "#countdown-label")) == ("✓", "finished")
+        assert page.get_attribute("#progress", "aria-valuenow") == "100"
+        assert page.is_hidden("#confirm")
+        assert errors == []

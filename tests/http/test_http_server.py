@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from http_fakes import FakeCoach
+from http_fakes import RecordedCoach
 
+from voice.cli import cmd_serve, cmd_token
 from voice.http import EventHub, create_app, parse_bind, start_server
 from voice.http.server import BindError, ServerHandle
 
@@ -49,9 +51,9 @@ def read_until(resp: http.client.HTTPResponse, needle: bytes, timeout: float = 5
     return data
 
 
-def test_status_and_command_over_a_real_socket(server: ServerHandle, coach: FakeCoach) -> None:
+def test_status_and_command_over_a_real_socket(server: ServerHandle, coach: RecordedCoach) -> None:
     code, body = get_json(server, "/status")
-    assert code == 200 and body["stretch"] == "kneeling_lunge"
+    assert code == 200 and body["state"] == "idle"
     conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
     conn.request(
         "POST", "/command", body=b'{"text": "pause"}', headers={"Content-Type": "application/json"}
@@ -113,7 +115,7 @@ def test_port_in_use_is_a_bind_error(server: ServerHandle, app: Flask) -> None:
         start_server(app, "127.0.0.1", server.port)
 
 
-def test_threads_cover_the_event_streams(coach: FakeCoach) -> None:
+def test_threads_cover_the_event_streams(coach: RecordedCoach) -> None:
     hub = EventHub(max_subscribers=3)
     handle = start_server(create_app(coach.status, coach.command, hub), "127.0.0.1", 0)
     try:
@@ -169,14 +171,27 @@ def test_serve_command_serves_and_exits_cleanly_on_sigterm(tmp_path: Path) -> No
     port = free_port()
     env = dict(os.environ, STRETCH_COACH_HOME=str(tmp_path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voice", "serve", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "voice", "serve", "--silent", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
-        assert wait_for_status(port)["engine"] == "demo"
+        status = wait_for_status(port)  # the real coach, idle until told to start
+        assert (status["state"], status["tts"], status["routine"]) == ("idle", "none", None)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(
+            "POST",
+            "/command",
+            body=b'{"text": "start the quick routine"}',
+            headers={"Content-Type": "application/json"},
+        )
+        reply = json.loads(conn.getresponse().read())
+        conn.close()
+        assert reply["intent"] == "StartRoutine"
+        status = wait_for_status(port)
+        assert (status["routine"], status["routine_name"]) == ("quick", "quick routine")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
@@ -197,7 +212,7 @@ def test_serve_beyond_localhost_requires_the_token(tmp_path: Path) -> None:
             "-m",
             "voice",
             "serve",
-            "--demo",
+            "--silent",
             "--host",
             "0.0.0.0",
             "--port",
@@ -233,3 +248,24 @@ def test_serve_beyond_localhost_requires_the_token(tmp_path: Path) -> None:
         check=True,
     ).stdout.strip()
     assert printed == token
+
+
+def test_serve_takes_the_session_options_of_run() -> None:
+    parser = argparse.ArgumentParser()
+    subparsers = parser.add_subparsers()
+    cmd_serve.register(subparsers)
+    cmd_token.register(subparsers)
+    args = parser.parse_args(
+        ["serve", "--host", "0.0.0.0", "--port", "9000", "--silent", "--time-scale", "5"]
+    )
+    assert (args.host, args.port, args.func) == ("0.0.0.0", 9000, cmd_serve.run)
+    assert (args.silent, args.time_scale, args.count_style, args.returning) == (
+        True,
+        5.0,
+        "marks",
+        False,
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--demo"])  # no stand-in session any more
+    args = parser.parse_args(["token", "--path"])
+    assert args.func is cmd_token.run and args.path

@@ -16,46 +16,66 @@
     countdownLabel: $("countdown-label"), stepText: $("step-text"), paused: $("ind-paused"),
     listening: $("ind-listening"), speaking: $("ind-speaking"), lastHeard: $("last-heard"),
     lastSaid: $("last-said"), progress: $("progress"), progressBar: $("progress-bar"),
-    reply: $("reply"), tokenForm: $("token-form"), tokenInput: $("token-input"),
+    reply: $("reply"), confirm: $("confirm"), tokenForm: $("token-form"), tokenInput: $("token-input"),
     history: $("history"), streak: $("streak"), sessions: $("sessions"),
   };
 
   let status = {};
-  let statusAt = performance.now(); // when `status` arrived, for the local countdown
+  let statusAt = performance.now(); // when status.remaining_seconds arrived, for the countdown
   let pollTimer = null;
   let source = null;
   let lastState = null;
+  let segmentKey = null; // which countdown (state, stretch, side) segmentTotal belongs to
+  let segmentTotal = null; // longest remaining_seconds seen in it: rest/switch have no hold_seconds
 
   el.ringBar.setAttribute("stroke-dasharray", RING_CIRCUMFERENCE.toFixed(2));
+
+  // What the ring says under the number, by coach state (idle|intro|instruct|hold|switch|rest|finished).
+  const LABELS = {
+    idle: "idle", intro: "getting ready", instruct: "step", hold: "hold",
+    switch: "switch sides", rest: "rest", finished: "finished",
+  };
 
   // --- rendering -------------------------------------------------------------------------
   function remainingNow() {
     if (status.remaining_seconds == null) return null;
-    if (status.paused) return status.remaining_seconds;
-    const elapsed = (performance.now() - statusAt) / 1000;
+    if (status.paused || waitingForLeadIn()) return status.remaining_seconds;
+    // The coach's clock may run faster than the wall clock (--time-scale) when it says so.
+    const rate = Number(status.time_scale) > 0 ? Number(status.time_scale) : 1;
+    const elapsed = (rate * (performance.now() - statusAt)) / 1000;
     return Math.max(0, status.remaining_seconds - elapsed);
   }
 
+  // A segment's clock starts once its opening line has been spoken ("Hold for 30 seconds."):
+  // while the coach speaks with the full time still left, the countdown waits too.
+  function waitingForLeadIn() {
+    const total = status.hold_seconds || segmentTotal;
+    return Boolean(status.speaking) && total != null && status.remaining_seconds >= total;
+  }
+
   function renderRing() {
+    const s = status;
     const remaining = remainingNow();
-    const hold = status.hold_seconds;
     let fraction = 0;
-    if (remaining != null && hold) {
-      fraction = Math.min(1, remaining / hold);
+    if (remaining != null) {
+      const total = s.hold_seconds || segmentTotal;
+      fraction = total ? Math.min(1, remaining / total) : 0;
       el.countdown.textContent = String(Math.ceil(remaining));
-      el.countdownLabel.textContent = status.paused ? "paused" : "hold";
+      el.countdownLabel.textContent = s.paused ? "paused" : LABELS[s.state] || s.state;
+    } else if (s.state === "instruct" && s.step != null) {
+      el.countdown.textContent = String(s.step + 1); // the coach counts steps from 0
+      el.countdownLabel.textContent = s.step_count ? `step of ${s.step_count}` : "step";
+      fraction = s.step_count ? (s.step + 1) / s.step_count : 0;
     } else {
-      el.countdown.textContent = status.step ? String(status.step) : "–";
-      el.countdownLabel.textContent = labelFor(status);
-      fraction = status.state === "done" ? 1 : 0;
+      el.countdown.textContent = s.state === "finished" ? "✓" : "–";
+      el.countdownLabel.textContent = LABELS[s.state] || s.state || "idle";
+      fraction = s.state === "finished" ? 1 : 0;
     }
     el.ringBar.setAttribute("stroke-dashoffset", (RING_CIRCUMFERENCE * (1 - fraction)).toFixed(2));
   }
 
-  function labelFor(s) {
-    if (s.state === "done") return "done";
-    if (s.step) return "step";
-    return s.state || "idle";
+  function capitalized(value) {
+    return value ? value.charAt(0).toUpperCase() + value.slice(1) : value;
   }
 
   function text(node, value, fallback = "") {
@@ -66,33 +86,73 @@
     node.dataset.on = on ? "true" : "false";
   }
 
+  function headline(s) {
+    if (s.stretch_name || s.stretch) return capitalized(s.stretch_name || s.stretch);
+    if (s.state === "finished") return "Session finished. Well done.";
+    if (s.state === "intro") return "Getting ready";
+    return "Say “start the quick routine”";
+  }
+
+  function stepText(s) {
+    // What to do now: the coach's own step text (in a hold, the last step of the stretch);
+    // in a rest or a switch it gives none, so name the state.
+    if (s.step_text) return s.step_text;
+    if (s.state === "switch") return s.side ? `Switch sides: ${s.side} side next.` : "Switch sides.";
+    if (s.state === "rest") return "Rest.";
+    return "";
+  }
+
+  function counts(s) {
+    const parts = [];
+    if (s.stretch_index != null && s.stretch_count) {
+      parts.push(`Stretch ${s.stretch_index + 1} of ${s.stretch_count}`);
+    }
+    if (s.state === "instruct" && s.step != null && s.step_count) {
+      parts.push(`step ${s.step + 1} of ${s.step_count}`);
+    }
+    return parts.join(" · ");
+  }
+
   function render() {
     const s = status;
     const running = Boolean(s.routine);
-    text(el.routine, s.routine_name || s.routine, running ? "" : "No routine running");
-    text(el.stretch, s.stretch_name || s.stretch,
-      s.state === "done" ? "Routine complete. Well done." : "Say “start the quick routine”");
+    document.body.dataset.state = s.state || "idle";
+    text(el.routine, capitalized(s.routine_name || s.routine),
+      s.state === "finished" ? "Routine over" : running ? "" : "No routine running");
+    text(el.stretch, headline(s));
     el.side.hidden = !s.side;
     text(el.side, s.side ? `${s.side} side` : "");
-    text(el.stepCount, s.step && s.step_count ? `Step ${s.step} of ${s.step_count}` : "");
-    text(el.stepText, s.step_text);
+    text(el.stepCount, counts(s));
+    text(el.stepText, stepText(s));
     flag(el.paused, s.paused);
     flag(el.listening, s.listening);
     flag(el.speaking, s.speaking);
     document.body.dataset.paused = s.paused ? "true" : "false";
+    el.confirm.hidden = s.awaiting !== "confirm_stop";
     text(el.lastHeard, s.last_heard, "–");
-    if (s.last_said) text(el.lastSaid, `Coach: ${s.last_said}`);
     const pct = Math.round(100 * Math.max(0, Math.min(1, Number(s.progress) || 0)));
     el.progressBar.style.width = `${pct}%`;
     el.progress.setAttribute("aria-valuenow", String(pct));
     renderRing();
-    if (s.state !== lastState && (s.state === "done" || s.state === "idle")) loadHistory();
+    if (s.state !== lastState && (s.state === "finished" || s.state === "idle")) loadHistory();
     lastState = s.state;
   }
 
   function applyStatus(data) {
-    status = Object.assign({}, status, data); // events may omit keys /status adds (uptime…)
-    statusAt = performance.now();
+    // Events may omit keys /status adds (uptime...); a partial update (what was heard, whether
+    // the coach is speaking) keeps the countdown's time base, so the ring does not jump back.
+    const wasWaiting = status.remaining_seconds != null && waitingForLeadIn();
+    status = Object.assign({}, status, data);
+    if (wasWaiting && !("remaining_seconds" in data) && !waitingForLeadIn()) {
+      statusAt = performance.now(); // the lead-in line ended: the clock starts now
+    }
+    if ("remaining_seconds" in data) {
+      statusAt = performance.now();
+      const key = `${status.state}|${status.stretch_index}|${status.side}`;
+      const remaining = status.remaining_seconds;
+      if (key !== segmentKey) { segmentKey = key; segmentTotal = remaining; }
+      else if (remaining != null) segmentTotal = Math.max(segmentTotal || 0, remaining);
+    }
     render();
   }
 
@@ -135,7 +195,13 @@
       const d = JSON.parse(e.data);
       applyStatus({ last_heard: d.text, last_intent: d.intent });
     });
-    source.addEventListener("said", (e) => text(el.lastSaid, `Coach: ${JSON.parse(e.data).text}`));
+    // "speaking" comes when the speaker actually starts a line (text) or ends it (no text);
+    // "said" comes when a line is queued, which for the counts of a hold is at its start.
+    source.addEventListener("speaking", (e) => {
+      const d = JSON.parse(e.data);
+      if (d.text) text(el.lastSaid, `Coach: ${d.text}`);
+      applyStatus({ speaking: Boolean(d.text) });
+    });
     source.addEventListener("error", () => {
       // The browser retries by itself while readyState is CONNECTING; poll meanwhile.
       startPolling();
