@@ -128,6 +128,7 @@ class Coach:
             "count_style": self.settings.count_style,
             "progress": 1.0 if self.finished else 0.0,
             "resumed": False,
+            "clock_running": False,
         }
         if s is None:
             return base
@@ -146,6 +147,7 @@ class Coach:
             side=seg.side,
             paused=s.paused,
             awaiting="confirm_stop" if s.paused_by == "confirm" else None,
+            clock_running=s.phase == TIMING and not s.paused,
             resumed=s.resumed,
             progress=round(s.hold_progress(now), 3),
         )
@@ -304,6 +306,7 @@ class Coach:
         self._out.append(c.SessionEnded(completed, summary))
         self.session = None
         self.finished = True
+        self.last_instruction = ()  # "repeat" after the end must not replay an old step
         self.settings.first_session = False
 
     # -- events --------------------------------------------------------------------------

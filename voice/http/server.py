@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from dataclasses import dataclass
@@ -149,7 +150,9 @@ def _wake(server: Any) -> None:
     for owner in [server, *_socket_map(server).values()]:
         pull = getattr(owner, "pull_trigger", None)
         if callable(pull):
-            pull()
+            # If the loop already ended it closed its trigger: there is nothing to wake.
+            with contextlib.suppress(OSError):
+                pull()
             return
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ class _Request:
     text: str
     reply: Future[dict[str, Any]] = field(default_factory=Future)
     confidence: float = 1.0
+    source: str = "voice"  # "voice", "text" or "http"
+    received: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -81,14 +84,16 @@ class CoachLoop:
 
     # -- inputs, from any thread ----------------------------------------------------------
 
-    def hear(self, text: str, confidence: float = 1.0) -> Future[dict[str, Any]]:
-        request = _Request(text, confidence=confidence)
+    def hear(
+        self, text: str, confidence: float = 1.0, source: str = "voice"
+    ) -> Future[dict[str, Any]]:
+        request = _Request(text, confidence=confidence, source=source)
         self._events.put(request)
         return request.reply
 
     def command(self, text: str, timeout: float = 5.0) -> dict[str, Any]:
         """Handle text as if spoken; the reply names the intent and what the coach said."""
-        return self.hear(text).result(timeout)
+        return self.hear(text, source="http").result(timeout)
 
     def post(self, event: Event) -> None:
         """Queue an event for the coach (from any thread)."""
@@ -185,11 +190,12 @@ class CoachLoop:
     def _process_request(self, request: _Request) -> None:
         result = self.matcher.match(request.text)
         event = Heard(self.clock.now(), request.text, result.intent, dict(result.slots))
-        self._publish("heard", {**result.to_dict(), "confidence": request.confidence})
         self._replies = []
         self._feed(event)
         reply = {**result.to_dict(), "response": " ".join(self._replies) or None}
         request.reply.set_result(reply)
+        heard = {**result.to_dict(), "confidence": request.confidence, "source": request.source}
+        self._publish("heard", {**heard, "seconds": time.monotonic() - request.received})
 
     def _feed(self, event: Event) -> None:
         with self._lock:

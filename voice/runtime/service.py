@@ -16,9 +16,12 @@ class _Binding:
     def __init__(self) -> None:
         self.running: RunningCoach | None = None
         self.server: Any = None
+        self.metrics: Any = None
 
     def bind(self, running: RunningCoach) -> None:
         self.running = running
+        if self.metrics is not None:
+            attach_metrics(running, self.metrics)
 
     def status(self) -> dict[str, Any]:
         if self.running is None:
@@ -45,14 +48,41 @@ class _Binding:
             self.server.stop()
 
 
+class MetricsLink:
+    """Counts what the coach hears by voice or keyboard (the app counts its own commands)."""
+
+    def __init__(self, metrics: Any) -> None:
+        self.metrics = metrics
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "heard" and data.get("source") != "http":
+            self.metrics.observe_heard(data.get("intent"), command_seconds=data.get("seconds"))
+
+    def session_ended(self, ended: Any) -> None:
+        if ended.completed:
+            self.metrics.observe_session_completed()
+
+
+def attach_metrics(running: RunningCoach, metrics: Any) -> None:
+    link = MetricsLink(metrics)
+    running.loop.add_publisher(link)
+    running.loop.session_listeners.append(link.session_ended)
+
+
 def attach_http(args: argparse.Namespace) -> tuple[Any, _Binding]:
     from voice.http import EventHub, Metrics, ServiceParts, app_for, start_server
     from voice.http.server import BindError, parse_bind
 
     host, port = parse_bind(args.http)
     hub, binding = EventHub(), _Binding()
+    binding.metrics = Metrics()
     parts = ServiceParts(
-        binding.status, binding.command, hub, ready=binding.ready, metrics=Metrics()
+        binding.status,
+        binding.command,
+        hub,
+        ready=binding.ready,
+        metrics=binding.metrics,
+        history=binding.history,
     )
     try:
         binding.server = start_server(app_for(parts, host), host, port)
@@ -64,7 +94,7 @@ def attach_http(args: argparse.Namespace) -> tuple[Any, _Binding]:
 
 def build_service(args: argparse.Namespace) -> Any:
     """For `stretch-coach serve`: a coach driven by HTTP commands only."""
-    from voice.http import EventHub
+    from voice.http import EventHub, Metrics
     from voice.http.context import ServiceParts
     from voice.runtime.session import add_session_args
 
@@ -73,13 +103,15 @@ def build_service(args: argparse.Namespace) -> Any:
     for key, value in vars(defaults.parse_args([])).items():
         if not hasattr(args, key):
             setattr(args, key, value)
-    hub = EventHub()
+    hub, metrics = EventHub(), Metrics()
     running = build_coach(args, hub)
+    attach_metrics(running, metrics)
     return ServiceParts(
         running.status,
         running.loop.command,
         hub,
         ready=running.ready,
+        metrics=metrics,
         history=running.history,
         close=running.close,
     )

@@ -63,6 +63,7 @@ class RunningCoach:
         status["input"] = self.input_mode
         status["engine"] = self.engine
         status["listening"] = self.input_mode == "microphone"
+        status["time_scale"] = getattr(self.clock, "scale", 1.0)
         status["uptime_seconds"] = round(time.monotonic() - self.started, 1)
         return status
 

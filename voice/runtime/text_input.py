@@ -18,7 +18,7 @@ def read_commands(loop: CoachLoop, stream: TextIO = sys.stdin, prompt: bool = Fa
     for line in stream:
         text = line.strip()
         if text:
-            loop.hear(text).result(timeout=10)
+            loop.hear(text, source="text").result(timeout=10)
     wait_for_session_end(loop)
 
 
