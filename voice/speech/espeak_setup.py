@@ -79,13 +79,17 @@ def _load_wheel() -> EspeakLibrary:
     return EspeakLibrary("wheel", lib_path, data_path)
 
 
-def ensure_espeak(prefer_system: bool = True) -> EspeakLibrary:
+def ensure_espeak(prefer_system: bool | None = None) -> EspeakLibrary:
     """Make libespeak-ng available to pyttsx3; idempotent and thread-safe.
 
     Must run before ``pyttsx3.drivers._espeak`` is first imported (it resolves the library at
-    import time). Raises EspeakUnavailable when nothing can be loaded.
+    import time). Raises EspeakUnavailable when nothing can be loaded. With `prefer_system`
+    unset, ``STRETCH_COACH_ESPEAK=wheel`` forces the wheel's copy: how to try the
+    fresh-machine path on a machine that has the Debian package.
     """
     global _found
+    if prefer_system is None:
+        prefer_system = os.environ.get("STRETCH_COACH_ESPEAK", "").lower() != "wheel"
     with _lock:
         if _found is not None:
             return _found
