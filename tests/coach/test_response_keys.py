@@ -8,12 +8,14 @@ from pathlib import Path
 from content.model import Content
 from voice.coach.keys import RESPONSE_KEYS
 
-COACH = Path(__file__).resolve().parents[2] / "voice" / "coach"
+VOICE = Path(__file__).resolve().parents[2] / "voice"
+# The coach's own lines, and the history lines the runtime builds from the store for it.
+SOURCES = [*(VOICE / "coach").rglob("*.py"), VOICE / "store" / "answers.py"]
 
 
 def string_constants() -> set[str]:
     found: set[str] = set()
-    for path in COACH.rglob("*.py"):
+    for path in SOURCES:
         if path.name == "keys.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
