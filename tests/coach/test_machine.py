@@ -195,3 +195,27 @@ def test_status_has_the_public_fields(content: Content) -> None:
                 "hold_seconds", "remaining_seconds", "paused", "speaking", "last_heard",
                 "last_intent", "count_style"):  # fmt: skip
         assert key in status
+
+
+def test_losing_the_microphone_is_said_and_the_hold_keeps_time(content: Content) -> None:
+    from voice.coach.events import MicrophoneChanged
+
+    coach = Coach(content, CoachSettings(first_session=False))
+    coach.handle(Heard(0.0, "start", "StartRoutine", {}))
+    s = coach.session
+    assert s is not None
+    s.index = next(i for i, seg in enumerate(s.plan.segments) if seg.state == "hold")
+    s.phase, s.deadline = "timing", 30.0
+    out = coach.handle(MicrophoneChanged(10.0, False))
+    assert [x.utterance.text for x in out if isinstance(x, c.Say)][0].startswith(
+        "I lost the microphone"
+    )
+    assert not any(isinstance(x, c.CancelTimer | c.CancelCues | c.Interrupt) for x in out)
+    assert (
+        coach.status(12.0)["remaining_seconds"] == 18.0
+        and coach.status(12.0)["microphone"] is False
+    )
+    out = coach.handle(MicrophoneChanged(14.0, True))
+    assert [x.utterance.text for x in out if isinstance(x, c.Say)][0].startswith(
+        "The microphone is back"
+    )

@@ -51,6 +51,8 @@ def test_random_scripts_keep_invariants(
             )
         if record.kind == "ended":
             for seconds in record.data["held"].values():
-                assert seconds > 0 and seconds % 30.0 == 0  # only whole holds count (repeats add up)
+                assert (
+                    seconds > 0 and seconds % 30.0 == 0
+                )  # only whole holds count (repeats add up)
     # Left alone long enough, every session ends.
     assert coach.session is None or coach.session.paused

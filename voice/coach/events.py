@@ -42,4 +42,12 @@ class ResumeOffered:
     position: dict[str, object]
 
 
-Event = Heard | TimerFired | SpeechFinished | SpeechStarted | ResumeOffered
+@dataclass(frozen=True)
+class MicrophoneChanged:
+    """The microphone went away (available=False) or came back. The session keeps time."""
+
+    now: float
+    available: bool
+
+
+Event = Heard | TimerFired | SpeechFinished | SpeechStarted | ResumeOffered | MicrophoneChanged

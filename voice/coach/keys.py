@@ -11,5 +11,5 @@ RESPONSE_KEYS = frozenset(
     time_left_hold time_left_paused time_left_rest time_left_session warm_up
     history_week history_week_none history_streak history_streak_none history_last
     history_never history_behind resume_offer resume_continue resume_continue_hold
-    resume_declined""".split()
+    resume_declined microphone_lost microphone_back""".split()
 )

@@ -18,6 +18,7 @@ from voice.coach.counting import cues_within
 from voice.coach.events import (
     Event,
     Heard,
+    MicrophoneChanged,
     ResumeOffered,
     SpeechFinished,
     SpeechStarted,
@@ -55,6 +56,7 @@ class Coach:
         self.out: list[c.Command] = []
         self._last_status: dict[str, Any] | None = None
         self.now = 0.0
+        self.microphone: bool | None = None  # None: not listening on a microphone
         self.offer: dict[str, Any] | None = None  # a cut-short session we offered to continue
 
     # -- the one entry point -------------------------------------------------------------
@@ -72,6 +74,10 @@ class Coach:
             self.speaking.add(event.utterance_id)
         elif isinstance(event, ResumeOffered):
             resuming.offer_resume(self, event.position)
+        elif isinstance(event, MicrophoneChanged):
+            self.microphone = event.available
+            # Said, never paused for: the hold's clock must not depend on the microphone.
+            self.say(Line("microphone_back" if event.available else "microphone_lost", kind="info"))
         self._emit_status_if_changed()
         out, self.out = self.out, []
         return out
@@ -103,6 +109,7 @@ class Coach:
             "progress": 1.0 if self.finished else 0.0,
             "resumed": False,
             "clock_running": False,
+            "microphone": self.microphone,
         }
         if s is None:
             return base

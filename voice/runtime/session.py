@@ -62,7 +62,9 @@ class RunningCoach:
         status["tts"] = self.speech_mode
         status["input"] = self.input_mode
         status["engine"] = self.engine
-        status["listening"] = self.input_mode == "microphone"
+        status["listening"] = (
+            self.input_mode == "microphone" and status.get("microphone") is not False
+        )
         status["time_scale"] = getattr(self.clock, "scale", 1.0)
         status["uptime_seconds"] = round(time.monotonic() - self.started, 1)
         return status
