@@ -209,3 +209,17 @@ def test_room_counts_cues_still_rendering() -> None:
     assert s.room(1.0, 1, also=[(2.0, 1)]) == pytest.approx(0.95)
     assert s.room(1.0, 1, also=[(2.0, 3)]) == pytest.approx(1.95)  # info never limits a count
     assert s.room(5.0, 1) == float("inf")
+
+
+def test_lookahead_starts_a_cue_early_at_its_deadline_with_its_full_slot() -> None:
+    s = CueScheduler(gap=0.05, max_count_late=0.25)
+    s.add(u(1, "one", "count", at=1.0), 0.9)
+    s.add(u(2, "two", "count", at=2.0), 0.4)
+    s.add(u(3, "three", "count", at=3.0), 0.4)
+    assert isinstance(s.next(0.85, lookahead=0.1), Wait)  # 1.0 is not within 0.1 of 0.85
+    d = s.next(0.95, lookahead=0.1)
+    assert isinstance(d, Start) and d.start == 1.0 and not d.shortened  # room from 1.0, not 1.05
+    # A large lookahead (a fast demo clock) never expires a count that is not late yet.
+    d = s.next(1.9, lookahead=1.0)
+    assert isinstance(d, Start) and d.item.utterance.id == 2 and d.start == 2.0
+    assert not s.drain_dropped()

@@ -25,7 +25,9 @@ lines = st.lists(
 
 
 def simulate(
-    count_specs: list[tuple[float, float]], line_specs: list[tuple[str, float]]
+    count_specs: list[tuple[float, float]],
+    line_specs: list[tuple[str, float]],
+    lookahead: float = 0.0,
 ) -> tuple[list[tuple[float, float, Utterance]], CueScheduler]:
     s = CueScheduler(gap=GAP, min_play=MIN_PLAY)
     uid = 0
@@ -42,10 +44,11 @@ def simulate(
     for _ in range(10_000):
         if not len(s):
             break
-        d = s.next(t)
+        d = s.next(t, lookahead)
         if isinstance(d, Start):
-            played.append((t, t + d.max_duration, d.item.utterance))
-            t += d.max_duration
+            assert d.start >= t
+            played.append((d.start, d.start + d.max_duration, d.item.utterance))
+            t = d.start + d.max_duration
             s.played(t)
         else:
             assert d.until is not None and d.until > t, "stuck with items left"
@@ -55,11 +58,11 @@ def simulate(
 
 
 @settings(max_examples=300, deadline=None)
-@given(counts, lines)
+@given(counts, lines, st.sampled_from([0.0, 0.1, 0.25]))
 def test_counts_land_on_their_deadline_and_nothing_overlaps(
-    count_specs: list[tuple[float, float]], line_specs: list[tuple[str, float]]
+    count_specs: list[tuple[float, float]], line_specs: list[tuple[str, float]], lookahead: float
 ) -> None:
-    played, s = simulate(count_specs, line_specs)
+    played, s = simulate(count_specs, line_specs, lookahead)
     # Nothing overlaps.
     for (_, end, _), (start, _, _) in zip(played, played[1:], strict=False):
         assert start >= end - 1e-9

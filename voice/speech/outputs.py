@@ -54,8 +54,11 @@ class AudioOutput(Protocol):
         """Play so that the first sample is heard at `info.started` (now or a little later,
         at most the speaker's pre-roll); must not block for the length of the audio."""
 
+    def cut(self) -> None:
+        """Silence now (interrupt); called from the caller's thread, so it must be quick."""
+
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
-        """The utterance ended after `played` seconds; when interrupted, silence it now."""
+        """The utterance is over after `played` seconds of it (from the player thread)."""
 
     def close(self) -> None: ...
 
@@ -66,6 +69,9 @@ class NullOutput:
     latency = 0.0
 
     def start(self, pcm: Pcm, info: PlayInfo) -> None:
+        pass
+
+    def cut(self) -> None:
         pass
 
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
@@ -91,6 +97,9 @@ class PrintOutput:
         u = info.utterance
         print(f"[{info.started - self._origin:8.2f}] {u.kind:<11} {u.text}", file=stream)
         stream.flush()
+
+    def cut(self) -> None:
+        pass
 
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
         pass
@@ -127,6 +136,9 @@ class WavDirOutput:
             if self._origin is None:
                 self._origin = info.started
             self._pending[info.index] = pcm
+
+    def cut(self) -> None:
+        pass  # nothing sounds: end() writes only the `played` part
 
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
         import soundfile as sf
@@ -276,13 +288,21 @@ class DeviceOutput:
             self._pos = 0
             self._target = info.started
 
+    def cut(self) -> None:
+        # The callback outputs silence from its next block on.
+        with self._lock:
+            self._buffer = np.zeros(0, dtype=np.float32)
+            self._pos = 0
+            self._target = None
+
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
-        # A natural end has already drained the buffer; leave its last block alone.
-        if interrupted or played < info.duration:
+        # Shortened or preempted lines end on a known time that may still be a little ahead
+        # (the pre-roll): stop the buffer at that sample rather than now.
+        if played < info.duration:
             with self._lock:
-                self._buffer = np.zeros(0, dtype=np.float32)
-                self._pos = 0
-                self._target = None
+                if self._buffer is not None and len(self._buffer):
+                    keep = int(round(played * self._rate))
+                    self._buffer = self._buffer[: max(keep, self._pos)]
 
     def close(self) -> None:
         if self._stream is not None:

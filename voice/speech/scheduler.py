@@ -63,10 +63,12 @@ class Item:
 
 @dataclass(frozen=True)
 class Start:
-    """Start `item` now; stop after `max_duration` seconds (shorter than the item: shortened)."""
+    """Play `item` from audible time `start` (now, or a cue's deadline within the lookahead);
+    stop after `max_duration` seconds (shorter than the item: shortened)."""
 
     item: Item
     max_duration: float
+    start: float = 0.0
 
     @property
     def shortened(self) -> bool:
@@ -174,34 +176,40 @@ class CueScheduler:
                 self._items.remove(it)
                 self.dropped.append(Dropped(it, "late"))
 
-    def next(self, now: float) -> Decision:
-        """What to start at audible time `now`, if anything."""
+    def next(self, now: float, lookahead: float = 0.0) -> Decision:
+        """What to start at audible time `now`, if anything.
+
+        With `lookahead`, a cue due within that many seconds is started already, to be heard
+        from its deadline (`Start.start`): the caller hands it to the output early so a late
+        wake-up of its thread does not make the cue late.
+        """
         self._expire(now)
         asap_waiting = False
         for item in self.pending():
-            if item.at is not None and item.at > now:
+            if item.at is not None and item.at > now + lookahead:
                 continue  # not due yet
             if item.at is None and asap_waiting:
                 continue  # never jump a waiting line of the coach's queue
             if item.at is None and not item.is_safety and now < self._quiet_until:
                 asap_waiting = True  # a breath after the previous line (cues keep their time)
                 continue
-            room = self._blocking_deadline(item, now) - self.gap - now
+            start = now if item.at is None else max(now, item.at)
+            room = self._blocking_deadline(item, now) - self.gap - start
             if item.duration <= room:
                 self._items.remove(item)
-                return Start(item, item.duration)
+                return Start(item, item.duration, start)
             if item.is_cue:
                 if room >= self.min_play or item.is_safety:
                     self._items.remove(item)
-                    return Start(item, max(room, self.min_play))
+                    return Start(item, max(room, self.min_play), start)
                 self._items.remove(item)
                 self.dropped.append(Dropped(item, "no-room"))
-                return self.next(now)
+                return self.next(now, lookahead)
             if item.is_safety:
                 self._items.remove(item)
-                return Start(item, item.duration)
+                return Start(item, item.duration, start)
             asap_waiting = True  # wait for a gap wide enough
-        return Wait(self.wake_time(now))
+        return Wait(self.wake_time(now, lookahead))
 
     def room(self, at: float, priority: int, also: Iterable[tuple[float, int]] = ()) -> float:
         """Seconds a cue due at `at` may last before the next cue it must not run into.
@@ -216,14 +224,15 @@ class CueScheduler:
                 nxt = min(nxt, other_at)
         return nxt - self.gap - at
 
-    def wake_time(self, now: float) -> float | None:
-        """Earliest future time at which `next` could answer differently without new input."""
+    def wake_time(self, now: float, lookahead: float = 0.0) -> float | None:
+        """Earliest future time at which `next` could answer differently without new input
+        (a cue's deadline minus the lookahead, a breath ending, a count going stale)."""
         times: list[float] = []
         for it in self._items:
             if it.at is None:
                 continue
-            if it.at > now:
-                times.append(it.at)
+            if it.at > now + lookahead:
+                times.append(it.at - lookahead)
             elif it.utterance.kind == "count" and not it.is_safety:
                 times.append(it.at + self.max_count_late)
         if self._quiet_until > now and any(it.at is None for it in self._items):

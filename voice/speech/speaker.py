@@ -41,7 +41,7 @@ MAX_RATE = 400
 MAX_SPEEDUP = 1.6  # a cue squeezed into its slot is spoken at most this much faster
 # How early (real seconds) a cue is handed to the output, which then places it exactly on its
 # deadline: covers the player thread waking late on a busy machine.
-PREROLL = 0.04
+PREROLL = 0.1
 
 
 @dataclass(order=True)
@@ -60,6 +60,7 @@ class _Playing:
     info: PlayInfo
     end: float  # audible end on the clock
     cut: bool = False
+    cut_at: float | None = None  # when interrupt() silenced it
 
 
 class QueuedSpeaker:
@@ -131,9 +132,23 @@ class QueuedSpeaker:
             self._epoch += 1
             self._forget(self._sched.interrupt())
             self._announced = {k: v for k, v in self._announced.items() if v[1] == 0}
-            if self._playing is not None:
-                self._playing.cut = True
+            self._cut_now()
             self._cond.notify_all()
+
+    def _cut_now(self) -> None:
+        """Silence the current line from the calling thread (lock held).
+
+        The player thread may not get the CPU for a while on a busy machine and a stop must be
+        quick, so the output is silenced here; the player does the bookkeeping and events.
+        """
+        playing = self._playing
+        if playing is None or playing.cut:
+            return
+        playing.cut, playing.cut_at = True, self._now()
+        try:
+            self._output.cut()
+        except Exception:
+            log.exception("audio output failed to cut")
 
     def cancel_cues(self) -> None:
         with self._cond:
@@ -157,8 +172,7 @@ class QueuedSpeaker:
             self._epoch += 1
             self._forget(self._sched.interrupt())
             self._forget(self._sched.cancel_cues())
-            if self._playing is not None:
-                self._playing.cut = True
+            self._cut_now()
             self._cond.notify_all()
         self._jobs.put(_RenderJob((-1, -math.inf, -1), None))  # wake the render thread
         self._player_thread.join(timeout=2.0)
@@ -302,21 +316,19 @@ class QueuedSpeaker:
                     # Look `preroll` ahead: a cue due by then is handed to the output now with
                     # its exact audible start, so a late thread wake-up (a busy CPU, the GIL)
                     # does not make the count late; only a wake-up later than preroll would.
-                    decision = self._sched.next(now + self._preroll)
+                    decision = self._sched.next(now, self._preroll)
                     self._forget(self._sched.drain_dropped())
                     if isinstance(decision, Start):
-                        at = decision.item.at
-                        events.append(self._begin(decision, now if at is None else max(now, at)))
+                        events.append(self._begin(decision, decision.start))
                     else:
                         self._cond.notify_all()  # wake wait_idle()
-                        until = decision.until
-                        self._wait_until(None if until is None else until - self._preroll)
+                        self._wait_until(decision.until)
                         continue
                 else:
                     look = now + self._preroll
                     preempt = self._sched.should_cut(playing.item, look)
                     if playing.cut or preempt or now >= playing.end:
-                        end = now
+                        end = now if playing.cut_at is None else min(now, playing.cut_at)
                         if preempt and not self._sched.should_cut(playing.item, now):
                             # A cue will be due within the pre-roll: cut this line where the
                             # cue begins, and let the cue be handed over on time.
