@@ -123,3 +123,37 @@ def test_confidence_separates_commands_from_other_speech(flite: Callable[..., Pc
     rec.close()
     assert command.confidence > DEFAULT_MIN_CONFIDENCE > other.confidence
     assert other.text  # the grammar decoder still "heard" some order: confidence must veto it
+
+
+def test_listener_end_to_end_on_synthetic_audio(flite: Callable[..., Pcm], tmp_path: Path) -> None:
+    from voice.hearing.audio_files import FileAudioSource
+    from voice.hearing.engines import EngineSpec
+    from voice.hearing.listener import build_listener
+
+    path = tmp_path / "coach.yaml"
+    path.write_text(COACH, encoding="utf-8")
+    intents = load_intents(path)
+    audio = np.concatenate(
+        [
+            silence(0.5),
+            flite("start the morning routine"),
+            silence(1.0),
+            flite("how much time is left"),
+            silence(1.0),
+        ]
+    )
+    heard: list[tuple[str, float, float]] = []
+    listener = build_listener(
+        FileAudioSource.from_pcm(audio),
+        intents,
+        lambda t, c, e: heard.append((t, c, e)),
+        states=STATES,
+        spec=EngineSpec("pocketsphinx"),
+        barge_in={"Stop", "Pause"},
+    )
+    listener.start()
+    listener.join(60)
+    assert listener.error is None
+    # Idle state: the routine start is heard, the hold-only question is not.
+    assert [h[0] for h in heard] == ["start the morning routine"]
+    assert heard[0][1] >= 0.5

@@ -93,11 +93,13 @@ def is_correct(item: Item, intent: str | None, slots: dict[str, Any]) -> bool:
 _W: dict[str, Any] = {}
 
 
-def _init_worker(spec: EngineSpec, sentences: str, noise: str | None) -> None:
+def _init_worker(
+    spec: EngineSpec, sentences: list[str], noise: str | None, min_confidence: float
+) -> None:
     intents = load_intents(sentences)
     grammar = compile_grammar(intents, name="eval")
     _W["rec"] = create(spec, {"eval": grammar})
-    _W["verifier"] = Verifier(intents)
+    _W["verifier"] = Verifier(intents, min_confidence=min_confidence)
     _W["noise"] = read_audio(noise) if noise else None
 
 
@@ -128,12 +130,13 @@ def _run_one(job: tuple[Item, float | None, int]) -> dict[str, Any]:
 def evaluate(
     items: Sequence[Item],
     spec: EngineSpec,
-    sentences: Path,
+    sentences: Path | Sequence[Path],
     noise: Path | None = None,
     snrs: Sequence[float] = (),
     seed: int = DEFAULT_SEED,
     jobs: int = 1,
     clean: bool = True,
+    min_confidence: float = 0.0,
 ) -> Iterator[Row]:
     """Yield one row per condition: clean first, then each SNR."""
     if snrs and noise is None:
@@ -142,7 +145,8 @@ def evaluate(
         read_audio(noise)  # fail early and clearly on a bad noise file
     conditions: list[float | None] = ([None] if clean else []) + list(snrs)
     jobs = max(1, min(jobs, os.cpu_count() or 1))
-    init = (spec, str(sentences), str(noise) if noise else None)
+    files = [str(sentences)] if isinstance(sentences, Path) else [str(p) for p in sentences]
+    init = (spec, files, str(noise) if noise else None, min_confidence)
     if jobs == 1:
         _init_worker(*init)
         for cond in conditions:
