@@ -4,11 +4,17 @@ Two daemon threads per speaker, so no call ever blocks the coach:
 
 * the render thread turns text into PCM (pyttsx3 is not re-entrant, so one thread owns it),
   highest priority and earliest deadline first;
-* the player thread asks the scheduler what to play at each moment, starts it on the output
-  `latency` seconds early so it is heard on time, and cuts it on interrupt or preemption.
+* the player thread asks the scheduler what to play at each moment and hands a cue to the
+  output a pre-roll (plus the output's latency) before its deadline, with that deadline as its
+  start, so a late wake-up of the thread does not make the count late; it ends lines and
+  preempts lower-priority ones.
 
-The listener gets SpeechEvents from the player thread with the audible start and end times;
-it must return quickly (hand the event to the runtime's queue).
+interrupt() silences the output on the caller's thread at once (the player may not get the
+CPU quickly on a busy machine); the player does the bookkeeping.
+
+The listener gets SpeechEvents from the player thread with the audible start and end times
+(a cue's "started" can arrive up to the pre-roll before its time); it must return quickly
+(hand the event to the runtime's queue).
 """
 
 from __future__ import annotations
