@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import soundfile as sf
@@ -18,6 +20,7 @@ import soundfile as sf
 from voice.ports import SpeechEvent, Utterance
 from voice.speech.factory import make_speaker
 from voice.speech.outputs import PrintOutput, WavDirOutput
+from voice.speech.scheduler import CueScheduler, Item
 from voice.speech.speaker import PrintSpeaker, QueuedSpeaker, TtsSpeaker
 
 WAIT = 30.0  # generous: only a hang should ever reach it
@@ -301,3 +304,39 @@ def test_factory_falls_back_to_print_when_tts_fails(
     sp.close()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no espeak here" in err
+
+
+class _FailingOnce:
+    """Wraps a scheduler so that its n-th add() raises, as a bug in a worker would."""
+
+    def __init__(self, inner: CueScheduler, fail_at: int) -> None:
+        self.inner, self.fail_at, self.calls = inner, fail_at, 0
+
+    def add(self, utterance: Utterance, duration: float) -> Item:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("worker bug")
+        return self.inner.add(utterance, duration)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+def test_a_failing_worker_is_restarted_and_the_line_reported_cut(
+    clock: MonoClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    rec = Recorder()
+    failing = _FailingOnce(CueScheduler(), fail_at=2)
+    out = PrintOutput(io.StringIO())
+    sp = PrintSpeaker(clock, rec, output=out, scheduler=failing)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        for i in range(1, 4):
+            sp.say(Utterance(i, f"line {i}"))
+        assert sp.wait_idle(WAIT)
+    sp.close()
+    finished = {e.utterance_id: e.interrupted for e in rec.events if e.phase == "finished"}
+    assert finished == {1: False, 2: True, 3: False}
+    assert any("restarted" in r.getMessage() for r in caplog.records)

@@ -25,6 +25,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -89,8 +90,8 @@ class QueuedSpeaker:
         self._listener = listener
         self._renderer = CachedRenderer(renderer)
         self._output = output
-        self._voice = voice or Voice()
-        self._sched = scheduler or CueScheduler()
+        self._voice = voice if voice is not None else Voice()
+        self._sched = scheduler if scheduler is not None else CueScheduler()
         self._prewarm = tuple(prewarm)
         # The pre-roll covers thread wake-up delays, which are real seconds: convert to clock.
         self._preroll = preroll / max(1e-9, self._real_seconds(1.0))
@@ -107,6 +108,7 @@ class QueuedSpeaker:
         self._play_index = 0
         self._closed = False
         self._render_failed = False
+        self._failures = 0
         self._queue_prewarm()
         self._render_thread = threading.Thread(
             target=self._render_loop, name=f"{name}-render", daemon=True
@@ -235,23 +237,59 @@ class QueuedSpeaker:
                 if self._closed:
                     return
                 voice = self._voice
-            if job.utterance is None:
-                self._render(job.text, voice)
-                continue
-            u = job.utterance
-            with self._cond:
-                stale = self._stale(job)
-            pcm = None if stale else self._render(u.text, voice)
-            if pcm is not None and u.at is not None:
-                pcm = self._fit(job, pcm, voice)
-            with self._cond:
-                self._outstanding -= 1
-                self._announced.pop(job.key[2], None)
-                # interrupt()/cancel_cues() may have come while rendering: check again.
-                if pcm is not None and not self._stale(job) and not self._closed:
-                    item = self._sched.add(u, pcm.duration)
-                    self._pcm[item.seq] = pcm
-                self._cond.notify_all()
+            try:
+                self._render_job(job, voice)
+            except Exception:
+                # Supervision: one bad job must not end the thread (the coach would wait for a
+                # "finished" that never comes). Report the line as cut and carry on.
+                self._thread_failed("render")
+                if job.utterance is not None:
+                    self._give_up(job.utterance)
+            finally:
+                if job.utterance is not None:
+                    with self._cond:
+                        self._outstanding -= 1
+                        self._announced.pop(job.key[2], None)
+                        self._cond.notify_all()
+
+    def _render_job(self, job: _RenderJob, voice: Voice) -> None:
+        if job.utterance is None:
+            self._render(job.text, voice)
+            return
+        u = job.utterance
+        with self._cond:
+            stale = self._stale(job)
+        pcm = None if stale else self._render(u.text, voice)
+        if pcm is not None and u.at is not None:
+            pcm = self._fit(job, pcm, voice)
+        with self._cond:
+            # interrupt()/cancel_cues() may have come while rendering: check again.
+            if pcm is not None and not self._stale(job) and not self._closed:
+                item = self._sched.add(u, pcm.duration)
+                self._pcm[item.seq] = pcm
+
+    def _thread_failed(self, which: str) -> None:
+        self._failures += 1
+        if self._failures <= 3 or self._failures % 100 == 0:
+            log.warning(
+                "speech %s thread failed (failure %d); restarted it", which, self._failures,
+                exc_info=True,
+            )  # fmt: skip
+
+    def _give_up(self, u: Utterance) -> None:
+        """Tell the listener a line that could not be played has come and gone."""
+        now = self._now()
+        for event in (
+            SpeechEvent(u.id, "started", now),
+            SpeechEvent(u.id, "finished", now, interrupted=True),
+        ):
+            self._emit(event)
+
+    def _emit(self, event: SpeechEvent) -> None:
+        try:
+            self._listener(event)
+        except Exception:
+            log.exception("speech listener failed")
 
     def _fit(self, job: _RenderJob, pcm: Pcm, voice: Voice) -> Pcm:
         """Render a cue faster when it is too long for its slot, rather than cutting a word.
@@ -311,48 +349,70 @@ class QueuedSpeaker:
 
     def _player_loop(self) -> None:
         while True:
-            events: list[SpeechEvent] = []
-            with self._cond:
-                if self._closed and self._playing is None:
+            try:
+                if not self._player_step():
                     return
+            except Exception:
+                self._thread_failed("player")
+                self._recover_player()
+                time.sleep(0.05)  # a persistent fault must not spin the CPU
+
+    def _recover_player(self) -> None:
+        """After a fault: end the current line as cut, so the listener is not left waiting."""
+        with self._cond:
+            playing, self._playing = self._playing, None
+            if playing is not None:
+                self._pcm.pop(playing.item.seq, None)
+            self._cond.notify_all()
+        if playing is not None:
+            try:
+                self._output.cut()
+            except Exception:
+                log.exception("audio output failed to cut")
+            self._emit(SpeechEvent(playing.item.utterance.id, "finished", self._now(), True))
+
+    def _player_step(self) -> bool:
+        """One decision of the player thread; False when the speaker is closed."""
+        events: list[SpeechEvent] = []
+        with self._cond:
+            if self._closed and self._playing is None:
+                return False
+            self._forget(self._sched.drain_dropped())
+            now = self._now()
+            playing = self._playing
+            if playing is None:
+                # Look `preroll` ahead: a cue due by then is handed to the output now with
+                # its exact audible start, so a late thread wake-up (a busy CPU, the GIL)
+                # does not make the count late; only a wake-up later than preroll would.
+                decision = self._sched.next(now, self._preroll)
                 self._forget(self._sched.drain_dropped())
-                now = self._now()
-                playing = self._playing
-                if playing is None:
-                    # Look `preroll` ahead: a cue due by then is handed to the output now with
-                    # its exact audible start, so a late thread wake-up (a busy CPU, the GIL)
-                    # does not make the count late; only a wake-up later than preroll would.
-                    decision = self._sched.next(now, self._preroll)
-                    self._forget(self._sched.drain_dropped())
-                    if isinstance(decision, Start):
-                        events.append(self._begin(decision, decision.start))
-                    else:
-                        self._cond.notify_all()  # wake wait_idle()
-                        self._wait_until(decision.until)
-                        continue
+                if isinstance(decision, Start):
+                    events.append(self._begin(decision, decision.start))
                 else:
-                    look = now + self._preroll
-                    preempt = self._sched.should_cut(playing.item, look)
-                    if playing.cut or preempt or now >= playing.end:
-                        end = now if playing.cut_at is None else min(now, playing.cut_at)
-                        if preempt and not self._sched.should_cut(playing.item, now):
-                            # A cue will be due within the pre-roll: cut this line where the
-                            # cue begins, and let the cue be handed over on time.
-                            end = min(self._sched.next_preempt_time(playing.item, now) or now, look)
-                        events.append(self._finish(playing, end, playing.cut or preempt, preempt))
-                        self._cond.notify_all()
+                    self._cond.notify_all()  # wake wait_idle()
+                    self._wait_until(decision.until)
+                    return True
+            else:
+                look = now + self._preroll
+                preempt = self._sched.should_cut(playing.item, look)
+                if playing.cut or preempt or now >= playing.end:
+                    end = now if playing.cut_at is None else min(now, playing.cut_at)
+                    if preempt and not self._sched.should_cut(playing.item, now):
+                        # A cue will be due within the pre-roll: cut this line where the
+                        # cue begins, and let the cue be handed over on time.
+                        end = min(self._sched.next_preempt_time(playing.item, now) or now, look)
+                    events.append(self._finish(playing, end, playing.cut or preempt, preempt))
+                    self._cond.notify_all()
+                else:
+                    nxt = self._sched.next_preempt_time(playing.item, now)
+                    if nxt is None:
+                        self._wait_until(playing.end)
                     else:
-                        nxt = self._sched.next_preempt_time(playing.item, now)
-                        if nxt is None:
-                            self._wait_until(playing.end)
-                        else:
-                            self._wait_until(min(nxt - self._preroll, playing.end))
-                        continue
-            for event in events:
-                try:
-                    self._listener(event)
-                except Exception:
-                    log.exception("speech listener failed")
+                        self._wait_until(min(nxt - self._preroll, playing.end))
+                    return True
+        for event in events:
+            self._emit(event)
+        return True
 
     def _begin(self, decision: Start, start: float) -> SpeechEvent:
         """Hand the item to the output to be heard from `start` (now, or a cue's deadline)."""
