@@ -162,7 +162,11 @@ class WavDirOutput:
                 "started": info.started,
                 "offset": info.started - origin,
                 "onset_error": None if info.scheduled is None else info.started - info.scheduled,
-                "lead": None if info.handed_over is None else info.started - info.handed_over,
+                "lead": (
+                    None
+                    if info.handed_over is None or info.scheduled is None
+                    else info.started - info.handed_over
+                ),
                 "duration": heard.duration,
                 "rendered_duration": info.duration,
                 "shortened": info.max_duration < info.duration,
