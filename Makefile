@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps run test check lint typecheck bench bench-quick soak clean
+.PHONY: setup system-deps run test test-slow check lint typecheck bench bench-quick soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ bench: setup system-deps
 
 bench-quick: setup system-deps
 	$(BIN)/stretch-coach bench --quick
+
+# The long soak of issue 9: 8 simulated hours, then 10 wall-clock minutes under /status load.
+soak: setup
+	$(BIN)/python bench/soak.py sim --hours 8
+	$(BIN)/python bench/soak.py wall --seconds 600
+
+# Slow tests (100k-utterance fuzz, 10k malformed requests, long recordings).
+test-slow: setup system-deps
+	$(BIN)/python -m pytest -q -m slow
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

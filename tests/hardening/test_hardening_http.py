@@ -243,10 +243,6 @@ def test_history_database_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the history database file is created with the umask (0644 here): world-readable session history; chmod 0600 after creating it (voice/store/db.py open_database)",
-)
 def test_history_database_file_itself_is_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,6 +46,7 @@ class _Call:
 
 
 SessionListener = Callable[[c.SessionEnded], None]
+TIMER_COMMANDS = (c.StartTimer, c.CancelTimer)
 
 
 class CoachLoop:
@@ -71,6 +72,7 @@ class CoachLoop:
         self._replies: list[str] = []
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        self.supervisor = SpeakerSupervisor(self)
         self._executors: dict[type, Callable[[Any], None]] = {
             c.Say: self._exec_say,
             c.StartTimer: self._exec_start_timer,
@@ -150,6 +152,7 @@ class CoachLoop:
 
     def run(self) -> None:
         while not self._stopped.is_set():
+            self.supervisor.check()
             item = self._next_item()
             if item is None:
                 continue
@@ -168,7 +171,8 @@ class CoachLoop:
             deadline = self._timers.pop(name)
             # The ideal deadline, not the late wake-up time, so nothing downstream drifts.
             return TimerFired(deadline, name)
-        timeout = min(self._timers.values()) - now if self._timers else 0.5
+        # Wake at least every half second so the speaker supervisor runs even when idle.
+        timeout = min(min(self._timers.values()) - now, 0.5) if self._timers else 0.5
         try:
             return self._events.get(timeout=self._real_seconds(max(0.0, timeout)))
         except queue.Empty:
@@ -200,8 +204,27 @@ class CoachLoop:
     def _feed(self, event: Event) -> None:
         with self._lock:
             commands = self.coach.handle(event)
-        for command in commands:
-            self._executors[type(command)](command)
+        # Timers first: if a speaker call fails below, the session's clock still runs.
+        for command in sorted(commands, key=lambda x: not isinstance(x, TIMER_COMMANDS)):
+            try:
+                self._executors[type(command)](command)
+            except Exception:  # a failing adapter must never stall the session
+                log.exception("could not carry out %s", type(command).__name__)
+                self._after_failure(command)
+
+    def _after_failure(self, command: c.Command) -> None:
+        """A line that could not be spoken counts as spoken, or the coach would wait for it."""
+        if isinstance(command, c.Say) and command.utterance.at is None:
+            u = command.utterance
+            self._texts.pop(u.id, None)
+            self._events.put(SpeechFinished(self.clock.now(), u.id, interrupted=True))
+
+    def finish_pending_speech(self) -> None:
+        """After the speaker was replaced: release the coach from lines it will never hear end."""
+        now = self.clock.now()
+        for utterance_id in list(self._texts):
+            self._texts.pop(utterance_id, None)
+            self._events.put(SpeechFinished(now, utterance_id, interrupted=True))
 
     # -- executors ----------------------------------------------------------------------------
 
@@ -232,3 +255,56 @@ class CoachLoop:
     def _exec_session_ended(self, command: c.SessionEnded) -> None:
         for listener in self.session_listeners:
             listener(command)
+
+
+class SpeakerSupervisor:
+    """Restarts a speech worker that died, with backoff; the coach's clock never waits on it.
+
+    A speaker tells it is dead through `alive() -> False`. It is rebuilt by `factory` when
+    one is set, else through its own `restart()`.
+    """
+
+    BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+
+    def __init__(self, loop: CoachLoop) -> None:
+        self.loop = loop
+        self.factory: Callable[[], Speaker] | None = None
+        self.restarts = 0
+        self._next_try = 0.0
+        self._failures = 0
+
+    def check(self) -> None:
+        speaker = self.loop.speaker
+        alive = getattr(speaker, "alive", None)
+        if speaker is None or not callable(alive) or alive():
+            return
+        now = time.monotonic()
+        if now < self._next_try:
+            return
+        delay = self.BACKOFF[min(self._failures, len(self.BACKOFF) - 1)]
+        self._next_try = now + delay
+        log.warning(
+            "the speech worker died; restarting it (next try in %.1f s if this fails)", delay
+        )
+        try:
+            self._replace(speaker)
+        except Exception:
+            self._failures += 1
+            log.exception("could not restart the speech worker")
+            return
+        self._failures = 0
+        self.restarts += 1
+        self.loop.finish_pending_speech()
+
+    def _replace(self, speaker: Speaker) -> None:
+        if self.factory is None:
+            restart = getattr(speaker, "restart", None)
+            if not callable(restart):
+                raise RuntimeError("the speaker can neither be rebuilt nor restarted")
+            restart()
+            return
+        try:
+            speaker.close()
+        except Exception:  # it is already broken; closing is best effort
+            log.debug("closing the dead speaker failed", exc_info=True)
+        self.loop.speaker = self.factory()

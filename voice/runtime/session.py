@@ -94,9 +94,14 @@ def build_coach(args: argparse.Namespace, publisher: Publisher | None = None) ->
     settings = CoachSettings(count_style=args.count_style, first_session=not args.returning)
     loop = CoachLoop(Coach(content, settings), matcher, clock, publisher)
     mode = "none" if getattr(args, "silent", False) else "print" if args.no_tts else "tts"
-    loop.speaker = make_speaker(
-        mode, clock, loop.on_speech, args.tts_out, args.rate, args.volume, args.voice
-    )
+
+    def speaker() -> Any:
+        return make_speaker(
+            mode, clock, loop.on_speech, args.tts_out, args.rate, args.volume, args.voice
+        )
+
+    loop.supervisor.factory = speaker
+    loop.speaker = speaker()
     loop.start()
     running = RunningCoach(loop, clock, mode)
     if not getattr(args, "no_history", False):

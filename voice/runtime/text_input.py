@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import TextIO
 
 from voice.runtime.loop import CoachLoop
+
+log = logging.getLogger(__name__)
 
 
 def read_commands(loop: CoachLoop, stream: TextIO = sys.stdin, prompt: bool = False) -> None:
@@ -17,8 +20,12 @@ def read_commands(loop: CoachLoop, stream: TextIO = sys.stdin, prompt: bool = Fa
         )
     for line in stream:
         text = line.strip()
-        if text:
+        if not text:
+            continue
+        try:
             loop.hear(text, source="text").result(timeout=10)
+        except Exception as exc:  # one bad line must not end the session
+            log.warning("could not handle %r: %s", text, exc)
     wait_for_session_end(loop)
 
 

@@ -7,6 +7,7 @@ line on stderr. Losing a streak is sad; refusing to coach because of it would be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -130,6 +131,14 @@ def open_database(path: Path, warn: TextIO | None = None) -> None:
             flush=True,
         )
         _prepare(path)
+    _owner_only(path)
+
+
+def _owner_only(path: Path) -> None:
+    """The history says when someone exercised and when it hurt: only its owner reads it."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path.with_name(name), 0o600)
 
 
 class ConnectionPool:
