@@ -1,0 +1,329 @@
+"""Command acceptance rate on our own commands, synthetic held-out voices, per SNR.
+
+A clip counts as correct only when the intent and every labelled slot match (the Picovoice
+rule, voice.hearing.evaluate.is_correct). Each command is decoded with the grammar of a coach
+state that accepts it (barge-in commands: the hold state) and verified against that state's
+intents, as the listener does. Same-run ratios on the same clips: one global grammar of all
+intents, and PocketSphinx's open-vocabulary language model with hassil matching the text.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voice.bench.common import KITCHEN, Bench, median, spread
+from voice.bench.corpus import HELDOUT_VOICES, Command, SynthVoice, pad, pick_commands, synth
+from voice.hearing.audio_files import SAMPLE_RATE, Pcm, read_audio
+
+_LOG = logging.getLogger("stretch-coach.bench")
+
+SEED = 1234
+STATE_ORDER = ("hold", "idle", "instruct", "intro", "rest", "switch", "finished")
+
+
+def bench_spec() -> Any:
+    """The engine as the sweeps run it: product defaults except bestpath and the phone loop.
+
+    bestpath (a second lattice search) costs 10-70x more CPU on our grammar (see the cost
+    section), which no sweep of thousands of clips can afford; the phone-loop confidence pass
+    plays no part in the acceptance rate (the Picovoice rule has no confidence floor).
+    """
+    from voice.hearing.engines import EngineSpec
+    from voice.hearing.pocketsphinx_engine import DecoderSettings
+
+    return EngineSpec(
+        engine="pocketsphinx",
+        decoder=replace(DecoderSettings(), bestpath=False, phone_loop_confidence=False),
+    )
+
+
+def state_for(intent: str) -> str | None:
+    from voice.hearing.listener import BARGE_IN, DEFAULT_STATE_INTENTS
+
+    if intent in BARGE_IN:
+        return "hold"
+    for state in STATE_ORDER:
+        if intent in DEFAULT_STATE_INTENTS.get(state, ()):
+            return state
+    return None
+
+
+@dataclass(frozen=True)
+class Condition:
+    noise: str | None = None  # "kitchen" | "babble"
+    snr: float | None = None
+    reverb: bool = False
+
+    @property
+    def label(self) -> str:
+        parts = ["reverb" if self.reverb else ""]
+        if self.noise:
+            parts.append(f"{self.noise} {self.snr:g} dB")
+        text = ", ".join(p for p in parts if p)
+        return text or "clean"
+
+
+@dataclass(frozen=True)
+class Job:
+    wav: str  # cached clean (or reverberant) clip, padded
+    name: str
+    command: Command
+    condition: Condition
+    mode: str  # "state" | "global" | "open"
+    repeat: int
+
+
+# --- worker ------------------------------------------------------------------------------
+
+_W: dict[str, Any] = {}
+
+
+def _init(babble_path: str) -> None:
+    from voice.bench.common import coach_intents
+    from voice.hearing.engines import create
+    from voice.hearing.grammar import compile_grammar, compile_state_grammars
+    from voice.hearing.listener import BARGE_IN, DEFAULT_STATE_INTENTS
+    from voice.hearing.verify import Verifier
+
+    intents = coach_intents()
+    grammars = compile_state_grammars(intents, DEFAULT_STATE_INTENTS, always=BARGE_IN)
+    grammars["global"] = compile_grammar(intents, None, name="global")
+    _W["rec"] = create(bench_spec(), grammars)
+    _W["verifier"] = Verifier(intents)
+    _W["noise"] = {"kitchen": read_audio(KITCHEN), "babble": read_audio(babble_path)}
+
+
+def _open_decoder() -> Any:
+    if "open" not in _W:
+        import pocketsphinx
+
+        _W["open"] = pocketsphinx.Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    return _W["open"]
+
+
+def _decode_open(pcm: Pcm) -> str:
+    """Open vocabulary: the same front end and speech gate, PocketSphinx's own LM."""
+    from voice.hearing.endpoint import EndpointSettings, speech_span
+    from voice.hearing.frontend import Frontend
+
+    spec = bench_spec()
+    cleaned = np.frombuffer(
+        Frontend(spec.frontend).process(pcm.astype("<i2").tobytes()), dtype="<i2"
+    )
+    span = speech_span(cleaned.astype(np.int16), spec.endpoint or EndpointSettings())
+    if span is None:
+        return ""
+    dec = _open_decoder()
+    dec.start_utt()
+    dec.process_raw(cleaned[span[0] : span[1]].tobytes(), False, True)
+    dec.end_utt()
+    hyp = dec.hyp()
+    return hyp.hypstr.strip() if hyp is not None else ""
+
+
+def _run(job: Job) -> dict[str, Any]:
+    from voice.bench.degrade import noisy
+    from voice.hearing.evaluate import Item, is_correct
+    from voice.hearing.listener import BARGE_IN, DEFAULT_STATE_INTENTS
+    from voice.ports import Transcript
+
+    pcm = read_audio(job.wav)
+    c = job.condition
+    if c.noise is not None and c.snr is not None:
+        pcm = noisy(pcm, _W["noise"][c.noise], c.snr, SEED + job.repeat, job.name)
+    cmd = job.command
+    t0 = time.process_time()
+    allowed: frozenset[str] | None = None
+    if job.mode == "open":
+        transcript = Transcript(text=_decode_open(pcm), confidence=1.0)
+    else:
+        rec = _W["rec"]
+        state = state_for(cmd.intent) if job.mode == "state" else "global"
+        assert state is not None
+        rec.set_grammar(state)
+        transcript = rec.decode(pcm)
+        if job.mode == "state":
+            allowed = frozenset(DEFAULT_STATE_INTENTS[state]) | BARGE_IN
+    cpu = time.process_time() - t0
+    verdict = _W["verifier"].check(transcript, allowed)
+    item = Item(Path(job.name), cmd.intent, cmd.slot_dict)
+    ok = verdict.accepted and is_correct(item, verdict.intent, verdict.slots)
+    return {
+        "name": job.name,
+        "ok": ok,
+        "cpu": cpu,
+        "audio": len(pcm) / SAMPLE_RATE,
+        "text": transcript.text,
+        "said": cmd.text,
+        "intent": verdict.intent,
+    }
+
+
+# --- driver ------------------------------------------------------------------------------
+
+
+def _prepare(bench: Bench, voices: Iterable[SynthVoice], commands: list[Command]) -> list[Any]:
+    from voice.bench.degrade import reverb
+    from voice.hearing.audio_files import write_wav
+
+    clips = []
+    for voice in voices:
+        for i, cmd in enumerate(commands):
+            name = f"{voice.id}/{i:03d}"
+            dry = bench.path("clips", voice.id, f"{i:03d}-{_slug(cmd.text)}.wav")
+            if not dry.exists():
+                write_wav(dry, pad(synth(cmd.text, voice, bench.cache)))
+            wet = bench.path("clips", voice.id, f"{i:03d}-{_slug(cmd.text)}-reverb.wav")
+            if not wet.exists():
+                write_wav(wet, reverb(read_audio(dry), bench.cache))
+            clips.append((name, cmd, str(dry), str(wet)))
+    return clips
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)[:40]
+
+
+def conditions(bench: Bench) -> list[Condition]:
+    s = bench.sizes
+    out = [Condition()]
+    out += [Condition("kitchen", snr) for snr in s.snrs]
+    out += [Condition("babble", snr) for snr in s.babble_snrs]
+    out += [Condition(reverb=True)]
+    out += [Condition("kitchen", snr, True) for snr in s.reverb_snrs]
+    out += [Condition("babble", snr, True) for snr in s.reverb_snrs]
+    return out
+
+
+def run(bench: Bench) -> dict[str, Any]:
+    from voice.bench.babble import babble
+
+    s = bench.sizes
+    started = time.monotonic()
+    voices = HELDOUT_VOICES[: s.heldout_voices]
+    commands = [c for c in pick_commands(s.commands) if state_for(c.intent) is not None]
+    unheard = sorted({c.intent for c in pick_commands(10_000) if state_for(c.intent) is None})
+    clips = _prepare(bench, voices, commands)
+    seconds = 20.0 if bench.quick else 60.0
+    babble(bench.cache, seconds)
+    babble_path = str(bench.path(f"babble-{int(seconds)}s.wav"))
+
+    jobs: list[Job] = []
+    conds = conditions(bench)
+    for cond in conds:
+        reps = 1 if cond.noise is None else s.repeats
+        for rep in range(reps):
+            for name, cmd, dry, wet in clips:
+                jobs.append(Job(wet if cond.reverb else dry, name, cmd, cond, "state", rep))
+    compare_conds = [Condition()] + [Condition("kitchen", snr) for snr in s.compare_snrs]
+    compare_clips = spread(clips, s.compare_commands * len(voices))
+    for cond in compare_conds:
+        reps = 1 if cond.noise is None else s.repeats
+        for rep in range(reps):
+            for name, cmd, dry, _wet in compare_clips:
+                for mode in ("global", "open"):
+                    jobs.append(Job(dry, name, cmd, cond, mode, rep))
+    _LOG.info("accuracy: %d clips, %d decodes, %d worker(s)", len(clips), len(jobs), bench.jobs)
+    results = _map(jobs, babble_path, bench.jobs)
+
+    table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]] = {}
+    for job, res in zip(jobs, results, strict=True):
+        table.setdefault((job.mode, job.condition.label), {}).setdefault(job.repeat, []).append(res)
+    rows = []
+    for cond in conds:
+        rows.append(_row(table, "state", cond.label))
+    compare = []
+    for cond in compare_conds:
+        state_subset = _subset_rate(table, cond.label, {n for n, *_ in compare_clips})
+        compare.append(
+            {
+                "condition": cond.label,
+                "clips": len(compare_clips),
+                "state": state_subset,
+                "global": _row(table, "global", cond.label),
+                "open": _row(table, "open", cond.label),
+            }
+        )
+    failures = [
+        {"condition": label, **r}
+        for (mode, label), reps in table.items()
+        if mode == "state"
+        for r in reps.get(0, [])
+        if not r["ok"]
+    ]
+    return {
+        "engine_settings": _describe_spec(),
+        "voices": [v.id for v in voices],
+        "commands": len(commands),
+        "intents": sorted({c.intent for c in commands}),
+        "intents_in_no_state": unheard,
+        "repeats": s.repeats,
+        "rows": rows,
+        "compare": compare,
+        "failures_sample": failures[:40],
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+
+
+def _map(jobs: list[Job], babble_path: str, n: int) -> list[dict[str, Any]]:
+    n = max(1, min(n, os.cpu_count() or 1))
+    if n == 1:
+        _init(babble_path)
+        return [_run(j) for j in jobs]
+    with ProcessPoolExecutor(n, initializer=_init, initargs=(babble_path,)) as pool:
+        return list(pool.map(_run, jobs, chunksize=8))
+
+
+def _row(
+    table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]], mode: str, label: str
+) -> dict[str, Any]:
+    reps = table.get((mode, label), {})
+    rates = [sum(r["ok"] for r in rs) / len(rs) for rs in reps.values() if rs]
+    cpu = sum(r["cpu"] for rs in reps.values() for r in rs)
+    audio = sum(r["audio"] for rs in reps.values() for r in rs)
+    first = next(iter(reps.values()), [])
+    return {
+        "condition": label,
+        "clips": len(first),
+        "runs": len(rates),
+        "rate": median(rates),
+        "rates": [round(r, 4) for r in rates],
+        "cpu_per_audio_s": cpu / audio if audio else float("nan"),
+    }
+
+
+def _subset_rate(
+    table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]], label: str, names: set[str]
+) -> dict[str, Any]:
+    """The per-state rate on exactly the clips the comparison used."""
+    reps = table.get(("state", label), {})
+    rates = []
+    for rs in reps.values():
+        sub = [r for r in rs if r["name"] in names]
+        if not sub:
+            continue
+        rates.append(sum(r["ok"] for r in sub) / len(sub))
+    return {"condition": label, "rate": median(rates), "runs": len(rates)}
+
+
+def _describe_spec() -> dict[str, Any]:
+    spec = bench_spec()
+    d = spec.decoder
+    return {
+        "engine": spec.engine,
+        "bestpath": d.bestpath,
+        "phone_loop_confidence": d.phone_loop_confidence,
+        "beam": d.beam,
+        "wbeam": d.wbeam,
+        "noise_suppression": spec.frontend.noise_suppression,
+        "vad_mode": spec.endpoint.vad_mode,
+    }

@@ -1,0 +1,98 @@
+"""Run the chosen sections, merge with earlier results, write the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from voice.bench.common import FULL, QUICK, Bench
+
+_LOG = logging.getLogger("stretch-coach.bench")
+
+SECTION_NAMES = ("commands", "barista", "false-activations", "latency", "cost")
+
+
+def _runner(name: str) -> Callable[[Bench], dict[str, Any]]:
+    from voice.bench import accuracy, barista, cost, false_activation, latency
+
+    table: dict[str, Callable[[Bench], dict[str, Any]]] = {
+        "commands": accuracy.run,
+        "barista": barista.run,
+        "false-activations": false_activation.run,
+        "latency": latency.run,
+        "cost": cost.run,
+    }
+    return table[name]
+
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN (null instead)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _restore(value: Any) -> Any:
+    if value is None:
+        return float("nan")
+    if isinstance(value, dict):
+        return {k: (_restore(v) if v is None or isinstance(v, dict | list) else v)
+                for k, v in value.items()}  # fmt: skip
+    if isinstance(value, list):
+        return [_restore(v) if isinstance(v, dict | list) else v for v in value]
+    return value
+
+
+def run_bench(
+    *,
+    quick: bool,
+    only: Sequence[str] | None,
+    out: Path,
+    cache: Path,
+    jobs: int,
+    argv: str,
+) -> dict[str, Any]:
+    from voice.bench import report
+
+    bench = Bench(QUICK if quick else FULL, cache, jobs=jobs, quick=quick)
+    cache.mkdir(parents=True, exist_ok=True)
+    store = cache / ("results-quick.json" if quick else "results.json")
+    saved: dict[str, Any] = {}
+    if store.exists():
+        try:
+            saved = json.loads(store.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            saved = {}
+    results = {k: _restore(v) for k, v in (saved.get("results") or {}).items()}
+    stamps: dict[str, str] = dict(saved.get("stamps") or {})
+    for name in only or SECTION_NAMES:
+        _LOG.info("bench: %s ...", name)
+        started = time.monotonic()
+        results[name] = _runner(name)(bench)
+        took = time.monotonic() - started
+        stamps[name] = f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {took / 60:.1f} min wall" + (
+            ", --quick" if quick else ""
+        )
+        _LOG.info("bench: %s done in %.0f s", name, took)
+        store.write_text(
+            json.dumps({"results": _clean(results), "stamps": stamps}, indent=1), encoding="utf-8"
+        )
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    text = report.assemble(
+        old, report.header(report.machine(), argv, quick), report.render(results, stamps)
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return results
