@@ -103,7 +103,7 @@ def run(bench: Bench, bestpath: bool = False) -> dict[str, Any]:
         intents,
         lambda text, conf, end: heard_q.put((text, time.monotonic())),
         spec=latency_spec(bestpath),
-        initial_state=marks[0][2] if marks else "idle",
+        initial_state=str(marks[0][2]) if marks else "idle",
     )
     state_box["listener"] = listener
     events: list[dict[str, Any]] = []
