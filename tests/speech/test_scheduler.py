@@ -223,3 +223,18 @@ def test_lookahead_starts_a_cue_early_at_its_deadline_with_its_full_slot() -> No
     d = s.next(1.9, lookahead=1.0)
     assert isinstance(d, Start) and d.item.utterance.id == 2 and d.start == 2.0
     assert not s.drain_dropped()
+
+
+def test_previous_cue_and_update_duration() -> None:
+    s = CueScheduler()
+    a = s.add(u(1, "a", "count", at=1.0), 1.5)
+    s.add(u(2, "b", "info", at=1.5), 0.3)
+    b = s.pending()[1]
+    assert s.previous_cue(1.4, 1) is a
+    assert s.previous_cue(2.0, 1) is b  # a count also ends an info cue's slot
+    assert s.previous_cue(2.0, 3) is b  # an info cue never ends a count's slot
+    assert s.previous_cue(1.0, 1) is None
+    assert s.update_duration(a, 0.8) and a.duration == 0.8
+    d = s.next(1.0)
+    assert isinstance(d, Start) and d.item is a
+    assert not s.update_duration(a, 0.5)  # already started

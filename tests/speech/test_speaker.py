@@ -215,9 +215,13 @@ def test_slow_counts_are_rendered_faster_to_fit_their_second(
     rec = Recorder()
     out = WavDirOutput(tmp_path)
     sp = TtsSpeaker(clock, rec, out, prewarm=(), rate=100)
-    t0 = clock.now() + 0.5
+    t0 = clock.now() + 1.5
     words = ["twenty-seven", "twenty-eight", "twenty-nine"]
-    for i, w in enumerate(words):
+    # The first count is usually rendered before the next one is even asked for (as when a
+    # coach schedules counts one by one): its slot narrows later and it is re-rendered.
+    sp.say(Utterance(0, words[0], "count", at=t0))
+    time.sleep(0.3)
+    for i, w in enumerate(words[1:], start=1):
         sp.say(Utterance(i, w, "count", at=t0 + i))
     assert sp.wait_idle(WAIT)
     sp.close()
@@ -340,3 +344,14 @@ def test_a_failing_worker_is_restarted_and_the_line_reported_cut(
     finished = {e.utterance_id: e.interrupted for e in rec.events if e.phase == "finished"}
     assert finished == {1: False, 2: True, 3: False}
     assert any("restarted" in r.getMessage() for r in caplog.records)
+
+
+def test_alive_and_restart_for_the_runtime_supervisor(clock: MonoClock) -> None:
+    rec = Recorder()
+    sp = PrintSpeaker(clock, rec, output=PrintOutput(io.StringIO()))
+    assert sp.alive()
+    sp.restart()  # nothing dead: a no-op
+    sp.say(Utterance(1, "still speaking"))
+    rec.wait_for(rec.has(1, "finished"))
+    sp.close()
+    assert sp.alive()  # closed on purpose is not dead

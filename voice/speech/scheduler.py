@@ -30,6 +30,10 @@ from dataclasses import dataclass, field
 
 from voice.ports import Utterance
 
+# Float slack: waking at `at - lookahead` and adding lookahead back may round to just below
+# `at`; without it the cue would look not-due at its own wake-up time.
+_EPS = 1e-9
+
 
 @dataclass
 class Item:
@@ -186,7 +190,7 @@ class CueScheduler:
         self._expire(now)
         asap_waiting = False
         for item in self.pending():
-            if item.at is not None and item.at > now + lookahead:
+            if item.at is not None and item.at > now + lookahead + _EPS:
                 continue  # not due yet
             if item.at is None and asap_waiting:
                 continue  # never jump a waiting line of the coach's queue
@@ -211,6 +215,20 @@ class CueScheduler:
             asap_waiting = True  # wait for a gap wide enough
         return Wait(self.wake_time(now, lookahead))
 
+    def previous_cue(self, at: float, priority: int) -> Item | None:
+        """The latest queued cue before `at` whose slot a cue (at, priority) would end."""
+        before = [
+            it for it in self._items if it.at is not None and it.at < at and it.priority >= priority
+        ]
+        return max(before, key=lambda it: it.at or 0.0, default=None)
+
+    def update_duration(self, item: Item, duration: float) -> bool:
+        """Give a queued item a new rendered length; False if it already left the queue."""
+        if not any(it is item for it in self._items):
+            return False
+        item.duration = max(0.0, duration)
+        return True
+
     def room(self, at: float, priority: int, also: Iterable[tuple[float, int]] = ()) -> float:
         """Seconds a cue due at `at` may last before the next cue it must not run into.
 
@@ -231,7 +249,7 @@ class CueScheduler:
         for it in self._items:
             if it.at is None:
                 continue
-            if it.at > now + lookahead:
+            if it.at > now + lookahead + _EPS:
                 times.append(it.at - lookahead)
             elif it.utterance.kind == "count" and not it.is_safety:
                 times.append(it.at + self.max_count_late)

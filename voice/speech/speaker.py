@@ -205,6 +205,31 @@ class QueuedSpeaker:
     def output(self) -> AudioOutput:
         return self._output
 
+    def alive(self) -> bool:
+        """Both worker threads run (the runtime's supervisor polls this)."""
+        with self._cond:
+            if self._closed:
+                return True  # closed on purpose: nothing to restart
+        return self._render_thread.is_alive() and self._player_thread.is_alive()
+
+    def restart(self) -> None:
+        """Start again whichever worker thread has died (they catch their own faults, so
+        this is a last resort for the runtime's supervisor)."""
+        with self._cond:
+            if self._closed:
+                return
+        if not self._render_thread.is_alive():
+            self._render_thread = threading.Thread(
+                target=self._render_loop, name=self._render_thread.name, daemon=True
+            )
+            self._render_thread.start()
+        if not self._player_thread.is_alive():
+            self._recover_player()
+            self._player_thread = threading.Thread(
+                target=self._player_loop, name=self._player_thread.name, daemon=True
+            )
+            self._player_thread.start()
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until nothing is rendering, queued or playing (tests, benchmarks, shutdown)."""
         with self._cond:
@@ -264,9 +289,12 @@ class QueuedSpeaker:
             pcm = self._fit(job, pcm, voice)
         with self._cond:
             # interrupt()/cancel_cues() may have come while rendering: check again.
-            if pcm is not None and not self._stale(job) and not self._closed:
-                item = self._sched.add(u, pcm.duration)
-                self._pcm[item.seq] = pcm
+            if pcm is None or self._stale(job) or self._closed:
+                return
+            item = self._sched.add(u, pcm.duration)
+            self._pcm[item.seq] = pcm
+        if u.at is not None:
+            self._refit_previous(u, voice)
 
     def _thread_failed(self, which: str) -> None:
         self._failures += 1
@@ -294,22 +322,42 @@ class QueuedSpeaker:
     def _fit(self, job: _RenderJob, pcm: Pcm, voice: Voice) -> Pcm:
         """Render a cue faster when it is too long for its slot, rather than cutting a word.
 
-        The scheduler still shortens it if a cue added later narrows the slot.
+        The slot counts cues still being rendered; one that arrives later narrows the slot of
+        the cue before it, which `_refit_previous` handles.
         """
         u = job.utterance
         assert u is not None and u.at is not None
         with self._cond:
             others = [v for k, v in self._announced.items() if k != job.key[2]]
             room = self._sched.room(u.at, u.priority, others)
+        return self._faster(u.text, pcm, room, voice)
+
+    def _faster(self, text: str, pcm: Pcm, room: float, voice: Voice) -> Pcm:
         if pcm.duration <= room or room < self._sched.min_play:
             return pcm
         rate = min(MAX_RATE, int(math.ceil(voice.rate * pcm.duration / room * 1.05)))
         rate = min(rate, int(voice.rate * MAX_SPEEDUP))
         if rate <= voice.rate:
             return pcm
-        faster = self._render(u.text, dataclasses.replace(voice, rate=rate))
-        log.debug("%r rendered at %d wpm to fit %.2f s", u.text, rate, room)
+        faster = self._render(text, dataclasses.replace(voice, rate=rate))
+        log.debug("%r rendered at %d wpm to fit %.2f s", text, rate, room)
         return faster if faster.duration < pcm.duration else pcm
+
+    def _refit_previous(self, u: Utterance, voice: Voice) -> None:
+        """A new cue may leave the queued cue before it too little room: re-render that one."""
+        assert u.at is not None
+        with self._cond:
+            prev = self._sched.previous_cue(u.at, u.priority)
+            if prev is None or prev.at is None or prev.seq not in self._pcm:
+                return
+            room = self._sched.room(prev.at, prev.priority, self._announced.values())
+            pcm = self._pcm[prev.seq]
+        faster = self._faster(prev.utterance.text, pcm, room, voice)
+        if faster is pcm:
+            return
+        with self._cond:
+            if self._sched.update_duration(prev, faster.duration):
+                self._pcm[prev.seq] = faster
 
     def _stale(self, job: _RenderJob) -> bool:
         """Asked for before an interrupt (safety lines survive) or a cancel_cues (cues only)."""
