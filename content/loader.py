@@ -14,10 +14,56 @@ from content.model import SIDES_BOTH, Content, FaqEntry, Routine, RoutineItem, S
 
 MAX_FILE_BYTES = 1_000_000  # far above any real content file; guards against a runaway file
 CONTENT_FILES = ("stretches.yaml", "routines.yaml", "faq.yaml", "responses.yaml")
+NO_ANCHORS = "anchors and aliases are not allowed"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without anchors and aliases: a few hundred bytes of nested aliases expand to
+    hundreds of millions of nodes once walked (a "billion laughs"). The shipped content uses
+    none. The first anchor or alias is recorded in `refused` (its line); every alias reads as
+    null and no anchor is registered, so nothing is ever expanded and the rest of the file is
+    still checked."""
+
+    refused: int | None = None
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            if self.refused is None:
+                self.refused = event.start_mark.line + 1
+            if isinstance(event, yaml.AliasEvent):
+                self.get_event()  # type: ignore[no-untyped-call]
+                start: Any = event.start_mark
+                return yaml.ScalarNode("tag:yaml.org,2002:null", "", start, start)
+            event.anchor = None
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, name: str, problems: list[Problem]) -> Any:
+    """YAML text -> data, with anchors and aliases refused; failures become problems."""
+    loader = _NoAliasLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(Problem(name, where, f"invalid YAML: {reason}"))
+        return None
+    except RecursionError:
+        problems.append(Problem(name, "", "invalid YAML: nested too deeply"))
+        return None
+    finally:
+        loader.dispose()
+    if loader.refused is not None:
+        problems.append(Problem(name, f"line {loader.refused}", NO_ANCHORS))
+    return data
 
 
 def read_yaml(path: Path, problems: list[Problem]) -> Any:
-    """Parse one YAML file safely; on any failure record one problem and return None."""
+    """Parse one YAML file safely; on a failure to read or parse it record one problem and
+    return None. Anchors and aliases are recorded as a problem too (see _NoAliasLoader), but
+    the data is still returned, with every alias as None, so the rest of it can be checked."""
     name = str(path)
     try:
         size = path.stat().st_size
@@ -36,14 +82,7 @@ def read_yaml(path: Path, problems: list[Problem]) -> Any:
     except OSError as exc:
         problems.append(Problem(name, "", f"cannot read: {exc.strerror}"))
         return None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        problems.append(Problem(name, where, f"invalid YAML: {reason}"))
-        return None
+    return parse_yaml(text, name, problems)
 
 
 def load_content(directory: Path | None = None) -> Content:
@@ -51,8 +90,10 @@ def load_content(directory: Path | None = None) -> Content:
     if not directory.is_dir():
         raise ContentError([Problem(str(directory), "", "content directory does not exist")])
     problems: list[Problem] = []
-    raw = {name: read_yaml(directory / name, problems) for name in CONTENT_FILES}
     readers = {name: Fields(str(directory / name)) for name in CONTENT_FILES}
+    # Each file's read problems go to its own reader, so "file is empty" is not said of a
+    # file that is missing or unreadable.
+    raw = {name: read_yaml(directory / name, readers[name].problems) for name in CONTENT_FILES}
     stretches = _stretches(raw["stretches.yaml"], readers["stretches.yaml"])
     routines, timing = _routines(raw["routines.yaml"], readers["routines.yaml"], stretches)
     faq = _faq(raw["faq.yaml"], readers["faq.yaml"])
@@ -82,6 +123,7 @@ def _top_list(data: Any, key: str, f: Fields) -> list[Any]:
     if data is None and not f.problems:
         f.problem("", "file is empty")
     top = f.mapping(data, "") if data is not None else {}
+    f.unknown_keys(top, {key}, "")
     return f.items(top, key, "") if top else []
 
 
@@ -238,5 +280,6 @@ def _responses(data: Any, f: Fields) -> dict[str, tuple[str, ...]]:
     top = f.mapping(data, "") if data is not None else {}
     if data is None and not f.problems:
         f.problem("", "file is empty")
+    f.unknown_keys(top, {"responses"}, "")
     table = f.mapping(top.get("responses"), "responses") if top else {}
     return {str(key): tuple(f.texts(table, key, "responses")) for key in table}

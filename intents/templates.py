@@ -10,9 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hassil import Intents
 
+from content.errors import ContentError, Problem
+from content.loader import read_yaml
 from content.model import Content
 
 SKIP_WORDS = ("please", "um", "uh", "erm", "er", "hmm", "hey coach", "hey", "coach", "well", "oh")
@@ -32,10 +33,18 @@ def merge_sentence_dicts(dicts: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_sentence_dicts(files: Sequence[Path]) -> list[dict[str, Any]]:
-    out = []
+    """Read sentence files as content files are read (size, UTF-8, no aliases); raise
+    ContentError naming the file if one cannot be read. Their shape is checked by
+    content.check.check_sentence_files, which callers run first."""
+    out: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     for path in files:
-        with open(path, encoding="utf-8") as fh:
-            out.append(yaml.safe_load(fh) or {})
+        data = read_yaml(path, problems)
+        if data is not None and not isinstance(data, dict):
+            problems.append(Problem(str(path), "", "expected a mapping"))
+        out.append(data if isinstance(data, dict) else {})
+    if problems:
+        raise ContentError(problems)
     return out
 
 
@@ -62,8 +71,13 @@ def faq_question_intents(content: Content) -> dict[str, Any]:
     return {"intents": {"AskFaq": {"data": data}}}
 
 
-def sentence_dict_for(content: Content) -> dict[str, Any]:
-    dicts = load_sentence_dicts(content.sentence_files)
+def sentence_dict_for(
+    content: Content, files_data: Sequence[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The combined hassil dict; `files_data` is the sentence files already read, if they are."""
+    dicts = (
+        list(files_data) if files_data is not None else load_sentence_dicts(content.sentence_files)
+    )
     dicts.append({"lists": content_lists(content)})
     dicts.append(faq_question_intents(content))
     merged = merge_sentence_dicts(dicts)

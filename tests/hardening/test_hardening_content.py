@@ -268,61 +268,9 @@ def bug(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"BUG: {reason}")
 
 
-UNKNOWN_TOP = bug(
-    "loader._top_list/_responses never call Fields.unknown_keys on the top mapping, so a misspelt top-level key is ignored"
-)
-PLACEHOLDER = bug(
-    "responses are never checked against the placeholders the coach fills: check passes, run crashes on the first line (KeyError -> RuntimeError traceback)"
-)
-SENTENCE_SHAPE = bug(
-    "content.check._parse_problems assumes intents/intent/data are mappings/lists: AttributeError/TypeError traceback"
-)
-SENTENCE_REFS = bug(
-    "no check that {list} and <rule> references exist: hassil raises MissingListError/MissingRuleError at match time"
-)
-TESTS_SHAPE = bug(
-    "content.check.check_tests assumes tests/*.yaml is a mapping of mappings: AttributeError traceback"
-)
-RUN_SENTENCES = bug(
-    "`run` reads sentence files with intents.templates.load_sentence_dicts (open + safe_load): no size/UTF-8/shape checks, so the message names no file, or the broken file is accepted"
-)
-RUN_CRASH = bug(
-    "`run` accepts the file and then the coach loop fails on the first utterance: RuntimeError traceback out of read_commands"
-)
-
-CHECK_BUGS: dict[str, pytest.MarkDecorator] = {
-    "unknown_top_key_stretches": UNKNOWN_TOP,
-    "unknown_top_key_faq": UNKNOWN_TOP,
-    "unknown_top_key_responses": UNKNOWN_TOP,
-    "response_unknown_placeholder": PLACEHOLDER,
-    "response_broken_placeholder": PLACEHOLDER,
-    "sentences_intents_is_list": SENTENCE_SHAPE,
-    "sentences_intent_is_list": SENTENCE_SHAPE,
-    "sentences_data_is_number": SENTENCE_SHAPE,
-    "sentences_unknown_list": SENTENCE_REFS,
-    "sentences_unknown_rule": SENTENCE_REFS,
-    "sentences_list_values_not_list": bug(
-        "a list whose values are not a list: 'templates do not combine: list indices must be integers' names no file or list"
-    ),
-    "tests_entry_is_number": TESTS_SHAPE,
-    "tests_top_is_list": TESTS_SHAPE,
-}
-RUN_BUGS: dict[str, pytest.MarkDecorator] = {
-    **{k: v for k, v in CHECK_BUGS.items() if k.startswith("unknown_top_key")},
-    "response_unknown_placeholder": PLACEHOLDER,
-    "response_broken_placeholder": PLACEHOLDER,
-    "sentences_invalid_utf8": RUN_SENTENCES,
-    "sentences_top_is_list": RUN_SENTENCES,
-    "sentences_empty_file": RUN_SENTENCES,
-    "sentences_huge_file": RUN_SENTENCES,
-    "sentences_intents_is_list": RUN_SENTENCES,
-    "sentences_intent_is_list": RUN_SENTENCES,
-    "sentences_data_is_number": RUN_SENTENCES,
-    "sentences_template_is_number": RUN_CRASH,
-    "sentences_unknown_list": SENTENCE_REFS,
-    "sentences_unknown_rule": SENTENCE_REFS,
-    "sentences_list_values_not_list": RUN_SENTENCES,
-}
+# Every bug pinned here is fixed; a new one goes in as `name: bug("...")` (a strict xfail).
+CHECK_BUGS: dict[str, pytest.MarkDecorator] = {}
+RUN_BUGS: dict[str, pytest.MarkDecorator] = {}
 
 
 def _params(bugs: dict[str, pytest.MarkDecorator], skip: set[str] = frozenset()) -> list:  # type: ignore[assignment,type-arg]
@@ -387,11 +335,6 @@ def _bomb_in_template(d: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: read_yaml uses yaml.safe_load, which expands aliases; a problem message then "
-    "repr()s the expanded value (_sides, _parse_problems): hangs / runs out of memory",
-)
 @pytest.mark.parametrize("where", ["template", pytest.param("sides", marks=pytest.mark.slow)])
 def test_yaml_alias_bomb_is_refused_quickly(where: str, tmp_path: Path) -> None:
     target = tmp_path / "en"

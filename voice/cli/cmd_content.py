@@ -9,7 +9,7 @@ from pathlib import Path
 from content.check import check_all
 from content.errors import ContentError
 from content.loader import load_content
-from voice.coach.keys import RESPONSE_KEYS
+from voice.coach.keys import PLACEHOLDERS, RESPONSE_KEYS
 from voice.coach.machine import handled_intents
 
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    problems = check_all(content, handled_intents(), RESPONSE_KEYS)
+    problems = check_all(content, handled_intents(), RESPONSE_KEYS, PLACEHOLDERS)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -13,3 +13,49 @@ RESPONSE_KEYS = frozenset(
     history_never history_behind resume_offer resume_continue resume_continue_hold
     resume_declined microphone_lost microphone_back""".split()
 )
+
+_SECONDS = frozenset({"seconds"})
+_WEEK = frozenset({"count", "times", "days"})  # voice/store/answers.py week_count_fields
+
+# The fields the coach fills in for each response key (every other key gets none), so that
+# `content check` and `run` refuse a variant naming a placeholder the coach never fills.
+# Kept in step with the Line("key", {...}) calls in voice/coach/ and voice/store/answers.py.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    **{key: frozenset() for key in RESPONSE_KEYS},
+    "already_running": frozenset({"routine"}),
+    "previous_stretch": frozenset({"stretch"}),
+    "start_over": frozenset({"stretch"}),
+    "time_left_paused": _SECONDS,
+    "time_left_hold": _SECONDS,
+    "time_left_rest": _SECONDS,
+    "time_left_session": frozenset({"number", "count", "minutes"}),
+    "paused_hold": _SECONDS,
+    # Coach.resume_clock gives every line it says the seconds left.
+    "back_to_hold": _SECONDS,
+    "resumed": _SECONDS,
+    "resumed_hold": _SECONDS,
+    # Count cues (voice/coach/counting.py): Line(cue.key, {"seconds": ...}).
+    "cue_count": _SECONDS,
+    "cue_remaining": _SECONDS,
+    "cue_halfway": _SECONDS,
+    "cue_halfway_remaining": _SECONDS,
+    "summary": frozenset({"routine", "count", "hold_total"}),
+    "summary_stretch": frozenset({"stretch", "hold_total"}),
+    "summary_partial": frozenset({"done", "count"}),
+    "stretch_session_intro": frozenset({"stretch", "minutes"}),
+    "routine_intro": frozenset({"routine", "count", "minutes"}),
+    "single_stretch_intro": frozenset({"stretch"}),
+    "stretch_intro": frozenset({"number", "count", "stretch"}),
+    "hold_start": _SECONDS,
+    "side_start": frozenset({"side", "side_line"}),
+    "rest": frozenset({"seconds", "next"}),
+    "resume_offer": frozenset({"routine", "stretch"}),
+    "resume_continue": frozenset({"stretch"}),
+    "resume_continue_hold": frozenset({"stretch", "side", "seconds"}),
+    "history_week": _WEEK,
+    "history_week_none": _WEEK,
+    "history_behind": _WEEK,
+    "history_streak": frozenset({"days", "days_in_a_row"}),
+    "history_streak_none": frozenset({"days", "days_in_a_row"}),
+    "history_last": frozenset({"when", "days_ago", "routine", "completed"}),
+}
