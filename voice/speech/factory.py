@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 from voice.ports import Clock, Speaker, SpeechListener
-from voice.speech.outputs import AudioOutput, NullOutput, OutputUnavailable, WavDirOutput
+from voice.speech.outputs import (
+    AudioOutput,
+    NullOutput,
+    OutputUnavailable,
+    PlaybackTap,
+    WavDirOutput,
+)
 from voice.speech.speaker import PrintSpeaker, SilentSpeaker, TtsSpeaker
 
 log = logging.getLogger(__name__)
@@ -15,11 +21,11 @@ log = logging.getLogger(__name__)
 MODES = ("tts", "print", "none")
 
 
-def _device_or_silence(clock: Clock) -> AudioOutput:
+def _device_or_silence(clock: Clock, tap: PlaybackTap | None) -> AudioOutput:
     from voice.speech.outputs import DeviceOutput
 
     try:
-        return DeviceOutput(clock=clock)
+        return DeviceOutput(clock=clock, tap=tap)
     except OutputUnavailable as exc:
         # Headless machines and CI have no sound card: keep timing and events, say so once.
         log.warning("no audio output (%s); speech will be silent", exc)
@@ -34,6 +40,7 @@ def make_speaker(
     rate: int = 175,
     volume: float = 1.0,
     voice: str | None = None,
+    tap: PlaybackTap | None = None,
 ) -> Speaker:
     """Build the speaker for `mode` ("tts" | "print" | "none").
 
@@ -41,6 +48,8 @@ def make_speaker(
       index.json/timeline.wav in that directory (no sound card then: headless and repeatable);
     * "print": one stdout line per utterance at the time it would be spoken (--no-tts);
     * "none": silent, events only.
+
+    `tap` is told every block the sound card plays (the microphone's echo reference).
 
     If TTS cannot start (no espeak-ng, broken engine), falls back to "print" with one warning
     line on stderr.
@@ -62,7 +71,7 @@ def make_speaker(
               file=sys.stderr)  # fmt: skip
         return PrintSpeaker(clock, listener, rate=rate)
     output: AudioOutput = (
-        WavDirOutput(tts_out) if tts_out is not None else _device_or_silence(clock)
+        WavDirOutput(tts_out) if tts_out is not None else _device_or_silence(clock, tap)
     )
     return TtsSpeaker(
         clock, listener, output, rate=rate, volume=volume, voice=voice, renderer=renderer

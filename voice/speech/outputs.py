@@ -41,6 +41,13 @@ class PlayInfo:
         return self.utterance.at
 
 
+class PlaybackTap(Protocol):
+    """Told every block the sound card plays, silence included: the echo canceller's reference."""
+
+    def played(self, at: float, samples: npt.NDArray[np.float32], rate: int) -> None:
+        """`samples` reach the DAC at `at` on time.monotonic(); called on the audio thread."""
+
+
 class OutputUnavailable(RuntimeError):
     """The output cannot work on this machine (no PortAudio, no device)."""
 
@@ -232,6 +239,7 @@ class DeviceOutput:
         device: int | str | None = None,
         blocksize: int = 256,
         clock: Clock | None = None,
+        tap: PlaybackTap | None = None,
     ) -> None:
         try:
             import sounddevice as sd
@@ -250,6 +258,8 @@ class DeviceOutput:
         self._pos = 0
         self._target: float | None = None  # clock time the buffer's first sample is due
         self._offset = 0.0  # clock time minus PortAudio stream time
+        self._tap = tap
+        self._mono_offset = 0.0  # time.monotonic() minus PortAudio stream time (for the tap)
         self._stream: Any = None
         self._open(sample_rate)
 
@@ -269,6 +279,7 @@ class DeviceOutput:
             )
             self._stream.start()
             self._offset = self._clock.now() - float(self._stream.time)
+            self._mono_offset = _time.monotonic() - float(self._stream.time)
         except Exception as exc:
             raise OutputUnavailable(f"cannot open audio output: {exc}") from exc
 
@@ -279,6 +290,9 @@ class DeviceOutput:
             self._pos, self._target = fill_block(
                 outdata[:, 0], self._buffer, self._pos, self._target, block_start, self._rate
             )
+        if self._tap is not None:
+            heard_at = dac + self._mono_offset if dac > 0.0 else _time.monotonic() + self.latency
+            self._tap.played(heard_at, outdata[:, 0].copy(), self._rate)
 
     @property
     def latency(self) -> float:
