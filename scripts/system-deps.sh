@@ -2,7 +2,7 @@
 # Debian packages the tests and the audio room need. Installs them when it can (root, or sudo
 # without a password); otherwise prints the one command to run. Never fails the build by itself:
 # tests that need a missing program skip with the reason.
-PACKAGES="espeak-ng flite sox libsndfile1 libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins chromium"
+PACKAGES="espeak-ng flite sox libsndfile1 libportaudio2 libspeexdsp1 pulseaudio pulseaudio-utils libasound2-plugins chromium"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from voice.hearing.audio_files import SAMPLE_RATE
+from voice.hearing.echo import EchoCanceller
 
 _LOG = logging.getLogger(__name__)
 
@@ -89,13 +91,18 @@ def default_input() -> Device:
 
 
 class MicrophoneSource:
-    """AudioSource yielding 16 kHz mono int16 chunks from an input device."""
+    """AudioSource yielding 16 kHz mono int16 chunks from an input device.
+
+    With an `echo` canceller, each block is cleaned of what the coach is playing, lined up
+    by the time the block left the ADC.
+    """
 
     def __init__(
         self,
         device: int | str | None = None,
         block_ms: int = 30,
         max_queue_s: float = 5.0,
+        echo: EchoCanceller | None = None,
     ) -> None:
         sd = _sounddevice()
         try:
@@ -112,7 +119,9 @@ class MicrophoneSource:
             self._rate = int(info["default_samplerate"])
         blocksize = int(self._rate * block_ms / 1000)
         max_blocks = max(1, int(max_queue_s * 1000 / block_ms))
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=max_blocks)
+        self._queue: queue.Queue[tuple[bytes, float] | None] = queue.Queue(maxsize=max_blocks)
+        self._echo = echo
+        self._mono_offset = 0.0  # time.monotonic() minus PortAudio stream time
         self.dropped_blocks = 0
         self.overflows = 0
         self._closed = False
@@ -126,6 +135,7 @@ class MicrophoneSource:
                 callback=self._callback,
             )
             self._stream.start()
+            self._mono_offset = time.monotonic() - float(self._stream.time)
         except Exception as err:  # noqa: BLE001
             raise NoMicrophone(f"cannot open the microphone: {err}") from err
         self._resampler: Any = None
@@ -139,23 +149,29 @@ class MicrophoneSource:
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         if status:
             self.overflows += 1
+        adc = float(time_info.inputBufferAdcTime)
+        at = adc + self._mono_offset if adc > 0.0 else time.monotonic() - frames / self._rate
         try:
-            self._queue.put_nowait(bytes(indata))
+            self._queue.put_nowait((bytes(indata), at))
         except queue.Full:
             self.dropped_blocks += 1
 
     def chunks(self) -> Iterator[bytes]:
         while not self._closed:
             try:
-                block = self._queue.get(timeout=0.5)
+                item = self._queue.get(timeout=0.5)
             except queue.Empty:
                 continue
-            if block is None:
+            if item is None:
                 return
+            block, at = item
             if self._resampler is not None:
                 samples = np.frombuffer(block, dtype="<i2").astype(np.int16)
                 block = self._resampler.resample_chunk(samples).astype("<i2").tobytes()
-            yield block
+            if self._echo is not None:
+                block = self._echo.process(block, at)
+            if block:
+                yield block
 
     def close(self) -> None:
         if self._closed:
@@ -164,6 +180,8 @@ class MicrophoneSource:
         try:
             self._stream.stop()
             self._stream.close()
+            if self._echo is not None:
+                self._echo.close()
         finally:
             with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)

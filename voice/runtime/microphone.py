@@ -45,7 +45,7 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
         print(f"stretch-coach: cannot listen ({exc}); using typed commands", file=sys.stderr)
         return None
     try:
-        source = MicrophoneSource()
+        source = MicrophoneSource(echo=_echo_canceller(running))
     except (NoMicrophone, OSError) as exc:
         print(f"stretch-coach: no microphone ({exc}); using typed commands", file=sys.stderr)
         return None
@@ -61,6 +61,19 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
     running.input_mode = "microphone"
     running.engine = _engine_name(args)
     return listener
+
+
+def _echo_canceller(running: RunningCoach) -> Any | None:
+    """Speex echo cancellation against what the coach plays, or None (and why, once)."""
+    if running.echo_reference is None:
+        return None
+    from voice.hearing.echo import EchoUnavailable, SpeexCanceller
+
+    try:
+        return SpeexCanceller(running.echo_reference)
+    except EchoUnavailable as exc:
+        log.warning("echo cancellation off: %s", exc)
+        return None
 
 
 def _engine_name(args: argparse.Namespace) -> str:

@@ -44,6 +44,11 @@ def add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--returning", action="store_true", help="skip the first-session safety note")
     p.add_argument("--content", type=Path, default=None, metavar="DIR")
     p.add_argument("--no-history", action="store_true", help="keep no session history")
+    p.add_argument(
+        "--no-echo-cancel",
+        action="store_true",
+        help="do not cancel the coach's own voice out of the microphone",
+    )
 
 
 @dataclass
@@ -56,6 +61,7 @@ class RunningCoach:
     history: Callable[[], dict[str, Any]] | None = None  # the dashboard's view of the store
     started: float = field(default_factory=time.monotonic)
     closers: list[Any] = field(default_factory=list)
+    echo_reference: Any = None  # what the sound card plays (EchoReference), when it plays
 
     def status(self) -> dict[str, Any]:
         status = self.loop.status()
@@ -94,16 +100,24 @@ def build_coach(args: argparse.Namespace, publisher: Publisher | None = None) ->
     settings = CoachSettings(count_style=args.count_style, first_session=not args.returning)
     loop = CoachLoop(Coach(content, settings), matcher, clock, publisher)
     mode = "none" if getattr(args, "silent", False) else "print" if args.no_tts else "tts"
+    reference = _echo_reference(args, mode)
 
     def speaker() -> Any:
         return make_speaker(
-            mode, clock, loop.on_speech, args.tts_out, args.rate, args.volume, args.voice
+            mode,
+            clock,
+            loop.on_speech,
+            args.tts_out,
+            args.rate,
+            args.volume,
+            args.voice,
+            tap=reference,
         )
 
     loop.supervisor.factory = speaker
     loop.speaker = speaker()
     loop.start()
-    running = RunningCoach(loop, clock, mode)
+    running = RunningCoach(loop, clock, mode, echo_reference=reference)
     if not getattr(args, "no_history", False):
         from voice.runtime.memory import attach_memory
 
@@ -111,3 +125,12 @@ def build_coach(args: argparse.Namespace, publisher: Publisher | None = None) ->
         if store is not None:
             running.history = store.summary_for_dashboard
     return running
+
+
+def _echo_reference(args: argparse.Namespace, mode: str) -> Any:
+    """The tap on the sound card that echo cancellation needs, when the coach speaks aloud."""
+    if mode != "tts" or args.tts_out is not None or getattr(args, "no_echo_cancel", False):
+        return None
+    from voice.hearing.echo import EchoReference
+
+    return EchoReference()
