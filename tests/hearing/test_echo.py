@@ -52,7 +52,11 @@ def _room(
     return blocks, (np.clip(mic, -1, 1) * 32767).astype(np.int16)
 
 
-def _cancel(blocks: list[tuple[float, np.ndarray]], mic: np.ndarray) -> tuple[np.ndarray, float]:
+def _cancel(
+    blocks: list[tuple[float, np.ndarray]],
+    mic: np.ndarray,
+    keep: list[SpeexCanceller] | None = None,
+) -> tuple[np.ndarray, float]:
     """Run the canceller as the runtime does: speaker blocks arrive before the mic hears them."""
     reference = EchoReference()
     try:
@@ -70,6 +74,9 @@ def _cancel(blocks: list[tuple[float, np.ndarray]], mic: np.ndarray) -> tuple[np
         jitter = 0.01 * np.sin(i)
         out.append(canceller.process(mic[i : i + MIC_BLOCK].tobytes(), now + jitter))
     reduction = canceller.reduction_db
+    if keep is not None:
+        keep.append(canceller)
+        return np.frombuffer(b"".join(out), dtype=np.int16), reduction or 0.0
     canceller.close()
     assert reduction is not None
     return np.frombuffer(b"".join(out), dtype=np.int16), reduction
@@ -110,6 +117,25 @@ def test_the_person_talking_over_the_coach_is_kept(
     alone = (np.clip(0.5 * person, -1, 1) * 32767).astype(np.int16)
     # Before: the coach's echo is as loud as the person; after: the person is what is left.
     assert abs(_db(out[words]) - _db(alone)) <= 3.0
+
+
+def test_echo_share_tells_the_coach_from_the_person(
+    coach_line: np.ndarray, espeak: Callable[..., Pcm]
+) -> None:
+    person = _float(espeak("ouch that hurts", "en-gb"))
+    at_s = 0.5 + 0.6 * len(coach_line) / OUT_RATE
+    blocks, mic = _room(coach_line, person, at_s, 0.05)
+    kept: list[SpeexCanceller] = []
+    _cancel(blocks, mic, kept)
+    canceller = kept[0]
+    said = canceller.echo_share(at_s, at_s + len(person) / SAMPLE_RATE)
+    coach_only = [canceller.echo_share(t, t + 1.0) for t in (at_s - 3.0, at_s - 1.5)]
+    end = 0.5 + len(coach_line) / OUT_RATE
+    after = canceller.echo_share(end + 0.1, end + 0.9)
+    canceller.close()
+    assert said is not None and said < 0.15
+    assert all(share is not None and share > 0.25 for share in coach_only), coach_only
+    assert after is None  # the coach is silent: nothing can be its echo
 
 
 def test_gcc_phat_finds_the_lag_under_a_second_voice() -> None:

@@ -79,11 +79,14 @@ class EchoCanceller(Protocol):
 
 @dataclass(frozen=True)
 class EchoSettings:
-    tail_s: float = 0.15  # echo path length the filter can model (room + timestamp error)
-    margin_s: float = 0.04  # the echo reaches the filter this long after its reference
+    tail_s: float = 0.2  # echo path length the filter can model (room + timestamp error)
+    margin_s: float = 0.06  # the echo reaches the filter this long after its reference
+    slack_s: float = 0.05  # a measured delay this close to the current one needs no reset
+    max_hold_s: float = 0.15  # longest wait for the reference to catch up
     residual_suppress_db: int = -40  # Speex residual-echo suppression, coach alone
     residual_suppress_active_db: int = -15  # ... while the person talks over it
     keep_s: float = 4.0  # reference history kept
+    history_s: float = 12.0  # output kept to judge a whole utterance (echo_share)
 
 
 class EchoReference:
@@ -111,6 +114,13 @@ class EchoReference:
             self._incoming.append((at, samples, rate))
             if len(self._incoming) > 2000:  # nobody is reading: keep memory bounded
                 self._incoming.popleft()
+
+    def end(self) -> float | None:
+        """The time just after the last sample known, None before anything was played."""
+        self._absorb()
+        if not len(self._ring):
+            return None
+        return self._origin + len(self._ring) / SAMPLE_RATE
 
     def span(self, start: float, n: int) -> npt.NDArray[np.int16]:
         """`n` samples of what was played from `start` on; silence where nothing is known."""
@@ -216,8 +226,11 @@ class SpeexCanceller:
                   s.residual_suppress_active_db)  # fmt: skip
         self._lib.speex_preprocess_ctl(self._pre, _PRE_SET_ECHO_STATE, ctypes.c_void_p(self._echo))
         self._pending = np.zeros(0, dtype=np.int16)
+        self._pending_at = 0.0
+        self._history = _History(int(self.settings.history_s * SAMPLE_RATE))
         self._mic_timeline = Timeline()
         self._out = np.zeros(FRAME, dtype=np.int16)
+        self._linear = np.zeros(FRAME, dtype=np.int16)
         self._lock = threading.Lock()
         self._delay = DelayEstimator(reference.span)
         self._offset = 0.0  # the delay the filter is lined up on
@@ -238,34 +251,59 @@ class SpeexCanceller:
         fn(state, request, ctypes.byref(arg))
 
     def process(self, pcm: bytes, at: float) -> bytes:
-        mic = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
+        new = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
         with self._lock:
             if self._echo is None:
                 return pcm
-            at, _ = self._mic_timeline.place(at, len(mic) / SAMPLE_RATE)
-            if len(self._pending):
-                mic = np.concatenate([self._pending, mic])
-                at -= len(self._pending) / SAMPLE_RATE
-            whole = len(mic) - len(mic) % FRAME
+            at, _ = self._mic_timeline.place(at, len(new) / SAMPLE_RATE)
+            if self._delay.feed(new, at):
+                self._realign()
+            if not len(self._pending):
+                self._pending_at = at
+            mic = np.concatenate([self._pending, new])
+            start = self._pending_at
+            offset = self._offset + self.settings.margin_s
+            whole = self._ready(start + offset, len(mic)) * FRAME
             self._pending = mic[whole:].copy()
+            self._pending_at = start + whole / SAMPLE_RATE
             if not whole:
                 return b""
-            if self._delay.feed(mic[:whole], at):
-                self._realign()
-            offset = self._offset + self.settings.margin_s
-            ref = self._reference.span(at + offset, whole)
+            ref = self._reference.span(start + offset, whole)
             out = np.empty(whole, dtype=np.int16)
+            linear = np.empty(whole, dtype=np.int16)
             for i in range(0, whole, FRAME):
                 self._frame(mic[i : i + FRAME], ref[i : i + FRAME])
                 out[i : i + FRAME] = self._out
+                linear[i : i + FRAME] = self._linear
             if np.any(ref):
                 self._energy_in += float(np.sum(mic[:whole].astype(np.float64) ** 2))
                 self._energy_out += float(np.sum(out.astype(np.float64) ** 2))
+            self._history.add(linear, ref)
         return out.astype("<i2").tobytes()
+
+    def echo_share(self, start: float, end: float) -> float | None:
+        """How much of what came out between `start` and `end` (seconds of the output
+        stream) is the coach's voice left over; None when the coach played nothing then."""
+        with self._lock:
+            out, ref = self._history.window(start, end)
+        lag = int(self.settings.margin_s * SAMPLE_RATE)
+        return coherence(out[lag:], ref[: len(ref) - lag]) if len(out) > lag else None
+
+    def _ready(self, ref_start: float, samples: int) -> int:
+        """Frames that can be cancelled now: the reference for the last ones may not have
+        been played yet (it is fetched a margin ahead), so wait for it, but never long."""
+        frames = samples // FRAME
+        ref_end = self._reference.end()
+        if ref_end is None or ref_end < ref_start - 1.0:
+            return frames  # nothing is playing: nothing to wait for
+        if samples / SAMPLE_RATE >= self.settings.max_hold_s:
+            return frames
+        covered = int((ref_end - ref_start) * SAMPLE_RATE) // FRAME
+        return max(0, min(frames, covered))
 
     def _realign(self) -> None:
         delay = self._delay.delay or 0.0
-        if abs(delay - self._offset) <= self.settings.margin_s / 2:
+        if abs(delay - self._offset) <= self.settings.slack_s:
             return  # inside the filter's slack: it follows small moves by itself
         _LOG.info("echo: the room hears the speaker %+.0f ms from its timestamps", 1000 * delay)
         self._offset = delay
@@ -277,6 +315,7 @@ class SpeexCanceller:
         self._lib.speex_echo_cancellation(
             self._echo, rec.ctypes.data, play.ctypes.data, self._out.ctypes.data
         )
+        self._linear[:] = self._out  # kept to judge echo: the suppressor below is not linear
         self._lib.speex_preprocess_run(self._pre, self._out.ctypes.data)
 
     def close(self) -> None:
@@ -287,3 +326,51 @@ class SpeexCanceller:
                 self._lib.speex_preprocess_state_destroy(self._pre)
                 self._echo = None
                 self._pre = None
+
+
+class _History:
+    """The canceller's recent output and the reference it was given, by output sample."""
+
+    def __init__(self, keep: int) -> None:
+        self._keep = keep
+        self._out = np.zeros(0, dtype=np.int16)
+        self._ref = np.zeros(0, dtype=np.int16)
+        self._first = 0  # output sample index of self._out[0]
+
+    def add(self, out: npt.NDArray[np.int16], ref: npt.NDArray[np.int16]) -> None:
+        self._out = np.concatenate([self._out, out])
+        self._ref = np.concatenate([self._ref, ref])
+        drop = len(self._out) - self._keep
+        if drop > 0:
+            self._out, self._ref = self._out[drop:], self._ref[drop:]
+            self._first += drop
+
+    def window(
+        self, start: float, end: float
+    ) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+        a = max(0, int(start * SAMPLE_RATE) - self._first)
+        b = max(a, int(end * SAMPLE_RATE) - self._first)
+        return self._out[a:b], self._ref[a:b]
+
+
+def coherence(
+    out: npt.NDArray[np.int16], ref: npt.NDArray[np.int16], frame: int = 1024
+) -> float | None:
+    """Share of `out`'s energy (200-4000 Hz) that is a linear function of `ref`: magnitude-
+    squared coherence weighted by `out`'s spectrum. Near 1: an echo; near 0: another voice.
+    None when `ref` is silent (nothing there could be an echo)."""
+    n = min(len(out), len(ref))
+    if n < frame or np.sqrt(np.mean(ref[:n].astype(np.float64) ** 2)) < 30.0:
+        return None
+    hop = frame // 2
+    window = np.hanning(frame)
+    starts = range(0, n - frame + 1, hop)
+    x = np.fft.rfft(np.stack([out[i : i + frame] * window for i in starts]), axis=1)
+    y = np.fft.rfft(np.stack([ref[i : i + frame] * window for i in starts]), axis=1)
+    sxy = np.abs(np.sum(x * np.conj(y), axis=0)) ** 2
+    sxx = np.sum(np.abs(x) ** 2, axis=0)
+    syy = np.sum(np.abs(y) ** 2, axis=0)
+    band = slice(int(200 * frame / SAMPLE_RATE), int(4000 * frame / SAMPLE_RATE))
+    c = sxy[band] / (sxx[band] * syy[band] + 1e-12)
+    weight = sxx[band]
+    return float(np.sum(c * weight) / (np.sum(weight) + 1e-12))

@@ -14,6 +14,7 @@ from typing import Any
 
 from intents.templates import build_intents
 from voice.appcontent import get_content
+from voice.ports import AudioSource
 from voice.runtime.session import RunningCoach
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,15 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
         print(f"stretch-coach: cannot listen ({exc}); using typed commands", file=sys.stderr)
         return None
     try:
-        source = MicrophoneSource(echo=_echo_canceller(running))
+        source: AudioSource = MicrophoneSource(echo=_echo_canceller(running))
     except (NoMicrophone, OSError) as exc:
         print(f"stretch-coach: no microphone ({exc}); using typed commands", file=sys.stderr)
         return None
+
+    if getattr(args, "record_input", None) is not None:
+        from voice.hearing.recording import RecordingSource
+
+        source = RecordingSource(source, args.record_input)
 
     def on_heard(text: str, confidence: float, end_time: float) -> None:
         running.loop.hear(text, confidence)

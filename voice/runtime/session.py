@@ -45,6 +45,13 @@ def add_session_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--content", type=Path, default=None, metavar="DIR")
     p.add_argument("--no-history", action="store_true", help="keep no session history")
     p.add_argument(
+        "--record-input",
+        type=Path,
+        default=None,
+        metavar="WAV",
+        help="write what the recognizer hears (after echo cancellation) to WAV",
+    )
+    p.add_argument(
         "--no-echo-cancel",
         action="store_true",
         help="do not cancel the coach's own voice out of the microphone",
