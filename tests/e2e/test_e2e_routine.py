@@ -23,15 +23,19 @@ pytestmark = pytest.mark.e2e
 
 SCALE = float(os.environ.get("STRETCH_E2E_ROUTINE_SCALE", "4"))
 QUICK_ROUTINE_S = 290.0  # the golden quick routine, returning, at scale 1
+# Its lines rendered end to end (--tts-out): a sound card plays them in real time whatever the
+# clock's scale, so only the rest of the routine is shortened by --time-scale.
+QUICK_SPEECH_S = 107.0
 
 
 @pytest.mark.xfail(
-    SCALE != 1.0,
     strict=True,
     reason=(
-        "product bug: under --time-scale the sound-card output is silent and each line's "
-        "'speaking' lasts 1/F of its real length (DeviceOutput maps DAC time onto the scaled "
-        "clock); run with STRETCH_E2E_ROUTINE_SCALE=1 for the real-time check (~5 min)"
+        "hearing bug (voice/hearing): the coach hears its own intro line 'If you have not warmed "
+        "up yet, walk or jog lightly...' as Stop ('let's stop the stretches'); on a loaded "
+        "machine PocketSphinx's result arrives 6-20 s late, after the self-hearing guard's "
+        "echo tail, so the routine waits on 'do you want to stop?'. Also nbest() yielding None "
+        "kills the listener. The card itself is audible under --time-scale since the speech fix"
     ),
 )
 def test_4_own_words_never_trigger_an_intent(start_coach: Any, room: Room, tmp_path: Path) -> None:
@@ -42,7 +46,7 @@ def test_4_own_words_never_trigger_an_intent(start_coach: Any, room: Room, tmp_p
         t0 = time.monotonic()
         finished = coach.wait_for(
             lambda e: e.kind == "status" and e.data.get("state") == "finished",
-            timeout=QUICK_ROUTINE_S / SCALE + 90,
+            timeout=QUICK_SPEECH_S + QUICK_ROUTINE_S / SCALE + 90,
             since=t0,
             what="the end of the routine",
         )

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import soundfile as sf
 
 from voice.ports import SpeechEvent, Utterance
 from voice.speech.factory import make_speaker
-from voice.speech.outputs import PrintOutput, WavDirOutput
+from voice.speech.outputs import NullOutput, PrintOutput, WavDirOutput
+from voice.speech.render import Pcm, Voice
 from voice.speech.scheduler import CueScheduler, Item
 from voice.speech.speaker import PrintSpeaker, QueuedSpeaker, TtsSpeaker
 
@@ -259,6 +261,33 @@ def test_scaled_clock_keeps_counts_on_their_clock_seconds() -> None:
     assert len(starts) == 5
     # On the clock's seconds (a wake-up later than the pre-roll would show as a few ms late).
     assert all(t0 + i <= s < t0 + i + 0.25 for i, s in enumerate(starts))
+
+
+class CardLike(NullOutput):
+    """Plays at the wall clock's pace, as a sound card does."""
+
+    realtime = True
+
+
+class Tone:
+    """A renderer whose every line is 0.3 s of sound."""
+
+    def render(self, text: str, voice: Voice) -> Pcm:
+        return Pcm(np.full(3000, 0.1, dtype=np.float32), 10_000)
+
+
+def test_on_a_sound_card_a_scaled_clock_line_lasts_its_real_length() -> None:
+    fast = FastClock()
+    rec = Recorder()
+    sp = QueuedSpeaker(fast, rec, Tone(), CardLike(), prewarm=())
+    sp.say(Utterance(1, "Hold it there.", "instruction"))
+    assert sp.wait_idle(WAIT)
+    sp.close()
+    start, end = (e.at for e in rec.events)
+    # The card needs 0.3 real seconds whatever the clock does: 3 s on a clock ten times
+    # faster. "Speaking" for only 0.3 clock seconds would open the microphone to the coach's
+    # own words while they are still in the air.
+    assert end - start >= 3.0 - 1e-6
 
 
 def test_listener_errors_do_not_stop_the_speaker(clock: MonoClock) -> None:

@@ -24,6 +24,11 @@ from voice.speech.render import Pcm
 
 log = logging.getLogger(__name__)
 
+# PortAudio's "low" latency (about 12 ms through ALSA's PulseAudio plugin) underruns on a busy
+# machine: clicks in the speech, and gaps that break the echo canceller's reference. 50 ms
+# measured clean; counts stay on time because blocks are placed by their DAC time anyway.
+OUTPUT_LATENCY_S = 0.05
+
 
 @dataclass(frozen=True)
 class PlayInfo:
@@ -33,7 +38,7 @@ class PlayInfo:
     utterance: Utterance
     started: float  # audible start on the clock; may be up to the pre-roll in the future
     max_duration: float  # seconds the player lets it run (< duration: shortened)
-    duration: float  # full rendered length
+    duration: float  # full length on the clock (the rendered length, or F times it on a card)
     handed_over: float | None = None  # audible-clock time start() was called
 
     @property
@@ -48,6 +53,12 @@ class PlaybackTap(Protocol):
         """`samples` reach the DAC at `at` on time.monotonic(); called on the audio thread."""
 
 
+def real_seconds(clock: Clock, clock_seconds: float) -> float:
+    """Wall-clock seconds that `clock_seconds` on `clock` last (a --time-scale clock runs fast)."""
+    convert = getattr(clock, "real_seconds", None)
+    return float(convert(clock_seconds)) if callable(convert) else clock_seconds
+
+
 class OutputUnavailable(RuntimeError):
     """The output cannot work on this machine (no PortAudio, no device)."""
 
@@ -55,7 +66,13 @@ class OutputUnavailable(RuntimeError):
 class AudioOutput(Protocol):
     @property
     def latency(self) -> float:
-        """Seconds from start() to sound at the ear; the player starts this much early."""
+        """Real seconds from start() to sound at the ear; the player starts this much early."""
+
+    @property
+    def realtime(self) -> bool:
+        """True when audio plays at the wall clock's pace (a sound card): on a faster demo
+        clock a line then lasts longer in clock seconds than its rendered length. False when
+        playing only follows the clock (files, printing), so speech is compressed with it."""
 
     def start(self, pcm: Pcm, info: PlayInfo) -> None:
         """Play so that the first sample is heard at `info.started` (now or a little later,
@@ -74,6 +91,7 @@ class NullOutput:
     """Plays nothing; timing still runs in real time (--no-tts with printing off)."""
 
     latency = 0.0
+    realtime = False
 
     def start(self, pcm: Pcm, info: PlayInfo) -> None:
         pass
@@ -92,6 +110,7 @@ class PrintOutput:
     """One line per utterance on stdout, stamped with seconds since the first line."""
 
     latency = 0.0
+    realtime = False
 
     def __init__(self, stream: IO[str] | None = None, origin: float | None = None) -> None:
         self._stream = stream
@@ -125,6 +144,7 @@ class WavDirOutput:
     """
 
     latency = 0.0
+    realtime = False
 
     def __init__(self, directory: Path, origin: float | None = None) -> None:
         self.directory = Path(directory)
@@ -231,7 +251,13 @@ class DeviceOutput:
     the callback reads, so silence follows within one block (~12 ms at 256 frames) plus the
     device latency; and the callback knows when each block reaches the DAC, so it can place the
     first sample of a count on its deadline to the sample, whatever the thread timing was.
+
+    The card plays in real time whatever the session clock does, so deadlines on the clock
+    (which runs faster under --time-scale) are turned into the stream's own time, in real
+    seconds, when a line is handed over.
     """
+
+    realtime = True
 
     def __init__(
         self,
@@ -256,8 +282,7 @@ class DeviceOutput:
         self._lock = threading.Lock()
         self._buffer = np.zeros(0, dtype=np.float32)
         self._pos = 0
-        self._target: float | None = None  # clock time the buffer's first sample is due
-        self._offset = 0.0  # clock time minus PortAudio stream time
+        self._target: float | None = None  # stream time the buffer's first sample is due
         self._tap = tap
         self._mono_offset = 0.0  # time.monotonic() minus PortAudio stream time (for the tap)
         self._stream: Any = None
@@ -273,12 +298,11 @@ class DeviceOutput:
                 channels=1,
                 dtype="float32",
                 blocksize=self._blocksize,
-                latency="low",
+                latency=OUTPUT_LATENCY_S,
                 device=self._device,
                 callback=self._callback,
             )
             self._stream.start()
-            self._offset = self._clock.now() - float(self._stream.time)
             self._mono_offset = _time.monotonic() - float(self._stream.time)
         except Exception as exc:
             raise OutputUnavailable(f"cannot open audio output: {exc}") from exc
@@ -286,7 +310,7 @@ class DeviceOutput:
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         with self._lock:
             dac = float(time.outputBufferDacTime)
-            block_start = dac + self._offset if dac > 0.0 else None  # some APIs report 0
+            block_start = dac if dac > 0.0 else None  # some APIs report 0
             self._pos, self._target = fill_block(
                 outdata[:, 0], self._buffer, self._pos, self._target, block_start, self._rate
             )
@@ -301,10 +325,14 @@ class DeviceOutput:
     def start(self, pcm: Pcm, info: PlayInfo) -> None:
         if pcm.sample_rate != self._rate:
             self._open(pcm.sample_rate)
+        # Anchored afresh for every line, so drift between the card's clock and the session
+        # clock cannot build up over a long session.
+        lead = real_seconds(self._clock, info.started - self._clock.now())
+        target = float(self._stream.time) + lead
         with self._lock:
             self._buffer = pcm.samples
             self._pos = 0
-            self._target = info.started
+            self._target = target
 
     def cut(self) -> None:
         # The callback outputs silence from its next block on.
@@ -315,11 +343,12 @@ class DeviceOutput:
 
     def end(self, info: PlayInfo, played: float, interrupted: bool) -> None:
         # Shortened or preempted lines end on a known time that may still be a little ahead
-        # (the pre-roll): stop the buffer at that sample rather than now.
+        # (the pre-roll): stop the buffer at that sample rather than now. `played` is on the
+        # session clock; the buffer plays in real time.
         if played < info.duration:
             with self._lock:
                 if self._buffer is not None and len(self._buffer):
-                    keep = int(round(played * self._rate))
+                    keep = int(round(real_seconds(self._clock, played) * self._rate))
                     self._buffer = self._buffer[: max(keep, self._pos)]
 
     def close(self) -> None:
@@ -338,9 +367,10 @@ def fill_block(
 ) -> tuple[int, float | None]:
     """Fill one output block; returns the new read position and the still-pending target.
 
-    `target` is the clock time the buffer's first sample must be heard (None: already playing),
-    `block_start` the clock time this block's first frame reaches the DAC (None: unknown, so
-    start at once). A late target starts at once rather than skipping the start of a word.
+    `target` is the time the buffer's first sample must be heard (None: already playing),
+    `block_start` the time this block's first frame reaches the DAC (None: unknown, so start at
+    once); both in real seconds on one time base (the stream's), as frames are counted at
+    `rate` per real second. A late target starts at once rather than skipping the start of a word.
     """
     out.fill(0.0)
     first = 0

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from voice.ports import Clock, SpeechEvent, SpeechListener, Utterance
-from voice.speech.outputs import AudioOutput, NullOutput, PlayInfo, PrintOutput
+from voice.speech.outputs import AudioOutput, NullOutput, PlayInfo, PrintOutput, real_seconds
 from voice.speech.render import (
     COUNT_WORDS,
     CachedRenderer,
@@ -93,8 +93,10 @@ class QueuedSpeaker:
         self._voice = voice if voice is not None else Voice()
         self._sched = scheduler if scheduler is not None else CueScheduler()
         self._prewarm = tuple(prewarm)
-        # The pre-roll covers thread wake-up delays, which are real seconds: convert to clock.
-        self._preroll = preroll / max(1e-9, self._real_seconds(1.0))
+        # Clock seconds per real second (above 1 under --time-scale). The pre-roll covers
+        # thread wake-up delays and the latency is the card's: both are real seconds.
+        self._per_real = 1.0 / max(1e-9, self._real_seconds(1.0))
+        self._preroll = preroll * self._per_real
         self._cond = threading.Condition()
         self._jobs: queue.PriorityQueue[_RenderJob] = queue.PriorityQueue()
         self._seq = itertools.count()
@@ -291,7 +293,7 @@ class QueuedSpeaker:
             # interrupt()/cancel_cues() may have come while rendering: check again.
             if pcm is None or self._stale(job) or self._closed:
                 return
-            item = self._sched.add(u, pcm.duration)
+            item = self._sched.add(u, self._span(pcm))
             self._pcm[item.seq] = pcm
         if u.at is not None:
             self._refit_previous(u, voice)
@@ -333,9 +335,10 @@ class QueuedSpeaker:
         return self._faster(u.text, pcm, room, voice)
 
     def _faster(self, text: str, pcm: Pcm, room: float, voice: Voice) -> Pcm:
-        if pcm.duration <= room or room < self._sched.min_play:
+        span = self._span(pcm)
+        if span <= room or room < self._sched.min_play:
             return pcm
-        rate = min(MAX_RATE, int(math.ceil(voice.rate * pcm.duration / room * 1.05)))
+        rate = min(MAX_RATE, int(math.ceil(voice.rate * span / room * 1.05)))
         rate = min(rate, int(voice.rate * MAX_SPEEDUP))
         if rate <= voice.rate:
             return pcm
@@ -356,7 +359,7 @@ class QueuedSpeaker:
         if faster is pcm:
             return
         with self._cond:
-            if self._sched.update_duration(prev, faster.duration):
+            if self._sched.update_duration(prev, self._span(faster)):
                 self._pcm[prev.seq] = faster
 
     def _stale(self, job: _RenderJob) -> bool:
@@ -378,7 +381,7 @@ class QueuedSpeaker:
                 log.debug("dropped %r (%s)", item.utterance.text, getattr(d, "reason", "?"))
 
     def _now(self) -> float:
-        return self._clock.now() + self._output.latency
+        return self._clock.now() + self._output.latency * self._per_real
 
     def _wait_until(self, deadline: float | None) -> None:
         """Wait on the condition (lock held) until `deadline` (audible time) or a notify."""
@@ -390,10 +393,17 @@ class QueuedSpeaker:
             self._cond.wait(self._real_seconds(remaining))
 
     def _real_seconds(self, clock_seconds: float) -> float:
-        # A demo clock (--time-scale) runs faster than the wall clock; durations stay in clock
-        # units, so the whole session, speech included, is compressed uniformly.
-        convert = getattr(self._clock, "real_seconds", None)
-        return float(convert(clock_seconds)) if callable(convert) else clock_seconds
+        return real_seconds(self._clock, clock_seconds)
+
+    def _span(self, pcm: Pcm) -> float:
+        """Clock seconds `pcm` occupies when played.
+
+        A demo clock (--time-scale) runs faster than the wall clock. Files and printing follow
+        the clock, so their speech is compressed with the session; a sound card plays in real
+        time, so a line there lasts F times its length on the clock, and the scheduler and the
+        "speaking" events must say so (the self-hearing guard trusts them).
+        """
+        return pcm.duration * self._per_real if self._output.realtime else pcm.duration
 
     def _player_loop(self) -> None:
         while True:
@@ -468,13 +478,13 @@ class QueuedSpeaker:
         pcm = self._pcm[item.seq]
         self._play_index += 1
         info = PlayInfo(
-            self._play_index, item.utterance, start, decision.max_duration, pcm.duration,
+            self._play_index, item.utterance, start, decision.max_duration, self._span(pcm),
             handed_over=self._now(),
         )  # fmt: skip
         self._playing = _Playing(item, pcm, info, start + decision.max_duration)
         log.debug(
             "play #%d %r at %.3f for %.3f/%.3f s (now %.3f)",
-            info.index, item.utterance.text[:40], start, decision.max_duration, pcm.duration,
+            info.index, item.utterance.text[:40], start, decision.max_duration, info.duration,
             info.handed_over,
         )  # fmt: skip
         try:
