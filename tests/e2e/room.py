@@ -190,6 +190,11 @@ class Room:
             self.pactl("unload-module", str(self.mic_module))
             self.mic_module = None
 
+    def suspend_mic(self, suspended: bool) -> None:
+        """The microphone stops delivering audio (a hung USB device, a dead driver) or resumes;
+        unlike unloading it, PulseAudio has nowhere to move the stream to."""
+        self.pactl("suspend-source", "mic", "1" if suspended else "0")
+
     def source_outputs(self) -> str:
         """`pactl list short source-outputs`: who is recording now."""
         return self.pactl("list", "short", "source-outputs")

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +95,10 @@ class MicrophoneSource:
 
     With an `echo` canceller, each block is cleaned of what the coach is playing, lined up
     by the time the block left the ADC.
+
+    A microphone delivers blocks without pause, silence included, so `stall_s` without one
+    means it is gone (unplugged, suspended, the audio server died): `on_change(False)` is
+    called, the stream is reopened now and then, and `on_change(True)` when audio flows again.
     """
 
     def __init__(
@@ -103,6 +107,8 @@ class MicrophoneSource:
         block_ms: int = 30,
         max_queue_s: float = 5.0,
         echo: EchoCanceller | None = None,
+        on_change: Callable[[bool], None] | None = None,
+        stall_s: float = 1.0,
     ) -> None:
         sd = _sounddevice()
         try:
@@ -125,11 +131,30 @@ class MicrophoneSource:
         self.dropped_blocks = 0
         self.overflows = 0
         self._closed = False
+        self._sd = sd
+        self._device = device
+        self._blocksize = blocksize
+        self._on_change = on_change
+        self._stall_s = stall_s
+        self.present = True
+        self.reopened = 0
+        self._last_attempt = 0.0
+        self._stream: Any = None
+        self._open()
+        self._resampler: Any = None
+        if self._rate != SAMPLE_RATE:
+            import soxr
+
+            # A streaming resampler keeps filter state across blocks (no clicks at edges).
+            self._resampler = soxr.ResampleStream(self._rate, SAMPLE_RATE, 1, dtype="int16")
+        _LOG.info("microphone: %s at %d Hz", info["name"], self._rate)
+
+    def _open(self) -> None:
         try:
-            self._stream = sd.RawInputStream(
+            self._stream = self._sd.RawInputStream(
                 samplerate=self._rate,
-                blocksize=blocksize,
-                device=device,
+                blocksize=self._blocksize,
+                device=self._device,
                 channels=1,
                 dtype="int16",
                 callback=self._callback,
@@ -138,13 +163,6 @@ class MicrophoneSource:
             self._mono_offset = time.monotonic() - float(self._stream.time)
         except Exception as err:  # noqa: BLE001
             raise NoMicrophone(f"cannot open the microphone: {err}") from err
-        self._resampler: Any = None
-        if self._rate != SAMPLE_RATE:
-            import soxr
-
-            # A streaming resampler keeps filter state across blocks (no clicks at edges).
-            self._resampler = soxr.ResampleStream(self._rate, SAMPLE_RATE, 1, dtype="int16")
-        _LOG.info("microphone: %s at %d Hz", info["name"], self._rate)
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         if status:
@@ -157,13 +175,17 @@ class MicrophoneSource:
             self.dropped_blocks += 1
 
     def chunks(self) -> Iterator[bytes]:
+        last = time.monotonic()
         while not self._closed:
             try:
-                item = self._queue.get(timeout=0.5)
+                item = self._queue.get(timeout=0.2)
             except queue.Empty:
+                self._watch(time.monotonic() - last)
                 continue
             if item is None:
                 return
+            last = time.monotonic()
+            self._set_present(True)
             block, at = item
             if self._resampler is not None:
                 samples = np.frombuffer(block, dtype="<i2").astype(np.int16)
@@ -173,13 +195,45 @@ class MicrophoneSource:
             if block:
                 yield block
 
+    def _watch(self, silent_for: float) -> None:
+        """No audio for `silent_for` seconds: say the microphone is gone, and try to get it
+        back: a stream that died is reopened; a stalled one resumes by itself, or is
+        reopened after a few seconds in case the driver has hung."""
+        if silent_for < self._stall_s or self._closed:
+            return
+        self._set_present(False)
+        now = time.monotonic()
+        dead = self._stream is None or not self._stream.active
+        if now - self._last_attempt < (1.0 if dead else 5.0):
+            return
+        self._last_attempt = now
+        with contextlib.suppress(Exception):
+            if self._stream is not None:
+                self._stream.close()
+        self._stream = None
+        try:
+            self._open()
+        except NoMicrophone as err:
+            _LOG.debug("microphone still gone: %s", err)
+            return
+        self.reopened += 1
+
+    def _set_present(self, present: bool) -> None:
+        if present == self.present:
+            return
+        self.present = present
+        _LOG.warning("microphone %s", "back" if present else "lost: no audio")
+        if self._on_change is not None:
+            self._on_change(present)
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         try:
-            self._stream.stop()
-            self._stream.close()
+            if self._stream is not None:
+                self._stream.stop()
+                self._stream.close()
             if self._echo is not None:
                 self._echo.close()
         finally:

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from intents.templates import build_intents
@@ -46,7 +47,9 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
         print(f"stretch-coach: cannot listen ({exc}); using typed commands", file=sys.stderr)
         return None
     try:
-        source: AudioSource = MicrophoneSource(echo=_echo_canceller(running))
+        source: AudioSource = MicrophoneSource(
+            echo=_echo_canceller(running), on_change=_microphone_changed(running)
+        )
     except (NoMicrophone, OSError) as exc:
         print(f"stretch-coach: no microphone ({exc}); using typed commands", file=sys.stderr)
         return None
@@ -67,6 +70,16 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
     running.input_mode = "microphone"
     running.engine = _engine_name(args)
     return listener
+
+
+def _microphone_changed(running: RunningCoach) -> Callable[[bool], None]:
+    """Tell the coach (on its own thread) when the microphone goes away or comes back."""
+    from voice.coach.events import MicrophoneChanged
+
+    def changed(available: bool) -> None:
+        running.loop.post(MicrophoneChanged(running.clock.now(), available))
+
+    return changed
 
 
 def _echo_canceller(running: RunningCoach) -> Any | None:
