@@ -238,3 +238,28 @@ def test_previous_cue_and_update_duration() -> None:
     d = s.next(1.0)
     assert isinstance(d, Start) and d.item is a
     assert not s.update_duration(a, 0.5)  # already started
+
+
+# Hypothesis' counterexample: 0.40320181271812644 - 0.1 + 0.1 rounds to just below the deadline.
+ROUNDS_LOW = 0.40320181271812644
+
+
+def test_a_cue_is_due_at_its_own_wake_up_time_to_the_last_bit() -> None:
+    assert ROUNDS_LOW - 0.1 + 0.1 < ROUNDS_LOW  # the float trap this guards against
+    s = CueScheduler()
+    s.add(u(1, "five", "count", at=ROUNDS_LOW), 0.4)
+    wake = s.next(0.0, lookahead=0.1)
+    assert isinstance(wake, Wait) and wake.until is not None
+    d = s.next(wake.until, lookahead=0.1)
+    assert isinstance(d, Start) and d.start == ROUNDS_LOW
+
+
+def test_a_cue_due_within_the_lookahead_cuts_at_the_players_wake_up_time() -> None:
+    s = CueScheduler()
+    line = s.add(u(1, "a long instruction"), 5.0)
+    assert s.next(0.0) == Start(line, 5.0, 0.0)
+    s.add(u(2, "five", "count", at=ROUNDS_LOW), 0.4)  # asked for while the line plays
+    # The player wakes at the cue's deadline minus the pre-roll (next_preempt_time - preroll).
+    assert s.next_preempt_time(line, 0.0) == ROUNDS_LOW
+    assert not s.should_cut(line, ROUNDS_LOW - 0.1 - 1e-6, lookahead=0.1)
+    assert s.should_cut(line, ROUNDS_LOW - 0.1, lookahead=0.1)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from voice.ports import Utterance
@@ -61,7 +59,9 @@ def simulate(
 
 @settings(max_examples=300, deadline=None)
 @given(counts, lines, st.sampled_from([0.0, 0.1, 0.25]))
-@pytest.mark.xfail(strict=False, reason="hypothesis found a counterexample on 2026-11-24; open bug in the cue scheduler")
+# Found on 2026-11-24: woken at at - lookahead, the count was not yet due (at - 0.1 + 0.1 rounds
+# below at), so the wake time was `now` again: stuck.
+@example([(0.40320181271812644, 1.0)], [], 0.1)
 def test_counts_land_on_their_deadline_and_nothing_overlaps(
     count_specs: list[tuple[float, float]], line_specs: list[tuple[str, float]], lookahead: float
 ) -> None:

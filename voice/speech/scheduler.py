@@ -30,9 +30,16 @@ from dataclasses import dataclass, field
 
 from voice.ports import Utterance
 
-# Float slack: waking at `at - lookahead` and adding lookahead back may round to just below
-# `at`; without it the cue would look not-due at its own wake-up time.
-_EPS = 1e-9
+
+def _due(at: float, now: float, lookahead: float) -> bool:
+    """A cue is due once `now` reaches `at - lookahead`.
+
+    Written as the very expression `wake_time` returns, so that at its own wake-up time a cue
+    is due to the last bit: `now + lookahead >= at` is not the same test in floats, because
+    `(at - lookahead) + lookahead` can round below `at`, and then the wake time would be `now`
+    again and the player would spin (hypothesis found at=0.40320181271812644, lookahead=0.1).
+    """
+    return at - lookahead <= now
 
 
 @dataclass
@@ -190,7 +197,7 @@ class CueScheduler:
         self._expire(now)
         asap_waiting = False
         for item in self.pending():
-            if item.at is not None and item.at > now + lookahead + _EPS:
+            if item.at is not None and not _due(item.at, now, lookahead):
                 continue  # not due yet
             if item.at is None and asap_waiting:
                 continue  # never jump a waiting line of the coach's queue
@@ -249,7 +256,7 @@ class CueScheduler:
         for it in self._items:
             if it.at is None:
                 continue
-            if it.at > now + lookahead + _EPS:
+            if not _due(it.at, now, lookahead):
                 times.append(it.at - lookahead)
             elif it.utterance.kind == "count" and not it.is_safety:
                 times.append(it.at + self.max_count_late)
@@ -258,12 +265,13 @@ class CueScheduler:
         # Otherwise a waiting ASAP line can only start after some cue played, which wakes us.
         return min(times) if times else None
 
-    def should_cut(self, playing: Item, now: float) -> bool:
-        """True when a ready item of strictly higher priority than `playing` is queued."""
+    def should_cut(self, playing: Item, now: float, lookahead: float = 0.0) -> bool:
+        """True when an item of strictly higher priority than `playing` is queued and ready,
+        or (a cue) due within `lookahead`."""
         for it in self._items:
             if it.priority >= playing.priority:
                 continue
-            if it.at is None or it.at <= now:
+            if it.at is None or _due(it.at, now, lookahead):
                 return True
         return False
 

@@ -452,7 +452,7 @@ class QueuedSpeaker:
                     return True
             else:
                 look = now + self._preroll
-                preempt = self._sched.should_cut(playing.item, look)
+                preempt = self._sched.should_cut(playing.item, now, self._preroll)
                 if playing.cut or preempt or now >= playing.end:
                     end = now if playing.cut_at is None else min(now, playing.cut_at)
                     if preempt and not self._sched.should_cut(playing.item, now):
