@@ -217,7 +217,8 @@ def test_slow_counts_are_rendered_faster_to_fit_their_second(
     rec = Recorder()
     out = WavDirOutput(tmp_path)
     sp = TtsSpeaker(clock, rec, out, prewarm=(), rate=100)
-    t0 = clock.now() + 1.5
+    # Room for rendering on a loaded machine: the test is about fitting slots, not speed.
+    t0 = clock.now() + 4.0
     words = ["twenty-seven", "twenty-eight", "twenty-nine"]
     # The first count is usually rendered before the next one is even asked for (as when a
     # coach schedules counts one by one): its slot narrows later and it is re-rendered.
