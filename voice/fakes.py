@@ -3,7 +3,7 @@ returns a script, a speaker that records what it was asked to say."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from voice.ports import SpeechEvent, SpeechListener, Transcript, Utterance
@@ -41,6 +41,79 @@ class ScriptedRecognizer:
 
     def flush(self) -> Transcript | None:
         return None
+
+
+Step = str | BaseException | None
+
+
+class FaultyRecognizer:
+    """A recognizer that follows a per-chunk script: a text is a final result for that chunk,
+    None is nothing, an exception is raised from accept() (a decoder fault). After the
+    script, `then` is repeated. Records grammar switches, resets and closing."""
+
+    def __init__(self, script: Iterable[Step] = (), then: Step = None) -> None:
+        self.script = list(script)
+        self.then = then
+        self.grammar = "default"
+        self.grammars: list[str] = []
+        self.chunks = 0
+        self.resets = 0
+        self.closed = False
+
+    def set_grammar(self, name: str) -> None:
+        self.grammar = name
+        self.grammars.append(name)
+
+    def accept(self, pcm: bytes) -> Transcript | None:
+        self.chunks += 1
+        step = self.script.pop(0) if self.script else self.then
+        if isinstance(step, BaseException):
+            raise step
+        return Transcript(step, 0.99) if step else None
+
+    def partial(self) -> str:
+        return ""
+
+    def flush(self) -> Transcript | None:
+        return None
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ClockedSource:
+    """An AudioSource of `count` silent chunks that moves a FakeClock by each chunk's length,
+    so time-based behaviour (backoff) runs deterministically and instantly. With `error`,
+    chunks() raises it after the chunks, as a failing microphone would."""
+
+    def __init__(
+        self,
+        clock: FakeClock,
+        count: int,
+        chunk_s: float = 0.1,
+        error: BaseException | None = None,
+    ) -> None:
+        self.clock = clock
+        self.count = count
+        self.chunk_s = chunk_s
+        self.error = error
+        self.sent = 0
+        self.closed = False
+
+    def chunks(self) -> Iterator[bytes]:
+        silence = b"\x00\x00" * round(16000 * self.chunk_s)
+        while self.sent < self.count and not self.closed:
+            self.clock.advance(self.chunk_s)
+            self.sent += 1
+            yield silence
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self.closed = True
 
 
 @dataclass

@@ -70,6 +70,21 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 # After the coach stops talking its voice still rings in the room and in the audio queue.
 ECHO_TAIL_S = 0.4
 
+BYTES_PER_S = 32000.0  # 16 kHz, 16-bit mono
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a failing recognizer is retried: exponential backoff, forgiven after a healthy spell.
+
+    A decoder bug that fires on one odd stretch of audio must not end listening for the
+    session, but one that fires on every chunk must not spin the CPU either.
+    """
+
+    first_delay_s: float = 0.5
+    max_delay_s: float = 10.0
+    healthy_s: float = 60.0  # running this long since the last restart resets the delay
+
 
 def load_state_intents(path: str | Path) -> dict[str, frozenset[str]]:
     """Read a {state: [intent, ...]} mapping from YAML or JSON."""
@@ -95,6 +110,13 @@ class Listener:
     `recognizer` must know one grammar per state name (see `build_listener`).
     `on_heard(text, confidence, end_time)` gets the verified text; `end_time` is on the
     `clock` (time.monotonic by default): when the speech ended, not when decoding finished.
+    Restart delays are measured on the same clock.
+
+    A recognizer that raises is logged and restarted with backoff (`restart`): rebuilt by
+    `rebuild` when given, else reset (if it can be) and reused; the current state's grammar
+    is set again. Audio that arrives while waiting is read and dropped, so the source never
+    backs up and stale speech is not acted on late. Only a failing audio source ends the
+    thread; its exception is kept in `error`.
     """
 
     def __init__(
@@ -110,6 +132,8 @@ class Listener:
         on_rejected: OnRejected | None = None,
         clock: Callable[[], float] = time.monotonic,
         min_confidence: float = 0.0,
+        rebuild: Callable[[], Recognizer] | None = None,
+        restart: RestartPolicy | None = None,
     ) -> None:
         if initial_state not in states:
             raise KeyError(f"unknown state {initial_state!r}")
@@ -128,7 +152,16 @@ class Listener:
         self._speaking = _Speaking()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._stream_s = 0.0
+        # Seconds of audio the current recognizer has been fed since its clock started:
+        # its transcripts' times are on that clock.
+        self._fed_s = 0.0
+        self._rebuild = rebuild
+        self._policy = restart or RestartPolicy()
+        self._delay = self._policy.first_delay_s
+        self._retry_at: float | None = None
+        self._healthy_since = clock()
+        self.restarts = 0
+        self.recognizer_errors = 0
         self.error: BaseException | None = None
 
     # --- control (any thread) -------------------------------------------------------------
@@ -179,23 +212,88 @@ class Listener:
 
     # --- the listening thread ------------------------------------------------------------
 
+    @property
+    def recognizer(self) -> Recognizer:
+        return self._recognizer
+
     def _run(self) -> None:
         try:
-            for chunk in self._source.chunks():
-                if self._stop.is_set():
-                    break
-                self._apply_state()
-                self._stream_s += len(chunk) / 32000.0
-                result = self._recognizer.accept(chunk)
-                if result is not None:
-                    self.handle(result)
-            if not self._stop.is_set():
-                result = self._recognizer.flush()
-                if result is not None:
-                    self.handle(result)
+            chunks = iter(self._source.chunks())
         except BaseException as err:  # noqa: BLE001 - reported to the runtime, not swallowed
-            self.error = err
-            _LOG.exception("listener stopped")
+            self._source_failed(err)
+            return
+        while not self._stop.is_set():
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except BaseException as err:  # noqa: BLE001 - as above
+                self._source_failed(err)
+                return
+            self._feed(chunk)
+        if not self._stop.is_set() and self._retry_at is None:
+            self._guarded(lambda: self._recognizer.flush())
+
+    def _source_failed(self, err: BaseException) -> None:
+        self.error = err
+        _LOG.error("audio source failed; listener stopped", exc_info=err)
+
+    def _feed(self, chunk: bytes) -> None:
+        retry_at = self._retry_at
+        if retry_at is not None and (self._clock() < retry_at or not self._restart_recognizer()):
+            return
+        self._fed_s += len(chunk) / BYTES_PER_S
+        self._guarded(lambda: self._recognizer.accept(chunk))
+
+    def _guarded(self, call: Callable[[], Transcript | None]) -> None:
+        """Run one recognizer call; a failure schedules a restart instead of ending the loop."""
+        try:
+            self._apply_state()
+            result = call()
+        except Exception as err:  # noqa: BLE001 - any decoder failure is survivable here
+            self._recognizer_failed(err)
+            return
+        if result is None:
+            return
+        try:
+            self.handle(result)
+        except Exception:  # noqa: BLE001 - one bad result must not stop hearing
+            _LOG.exception("could not handle %r", result.text)
+
+    def _recognizer_failed(self, err: Exception) -> None:
+        now = self._clock()
+        if now - self._healthy_since >= self._policy.healthy_s:
+            self._delay = self._policy.first_delay_s
+        delay = self._delay
+        self._delay = min(self._policy.max_delay_s, self._delay * 2)
+        self._retry_at = now + delay
+        self.recognizer_errors += 1
+        _LOG.error("recognizer failed; restarting in %.1f s", delay, exc_info=err)
+
+    def _restart_recognizer(self) -> bool:
+        try:
+            if self._rebuild is not None:
+                old, self._recognizer = self._recognizer, self._rebuild()
+                self._fed_s = 0.0
+                close = getattr(old, "close", None)
+                if callable(close):
+                    try:
+                        close()
+                    except Exception:  # noqa: BLE001 - the old one is broken anyway
+                        _LOG.debug("closing the failed recognizer", exc_info=True)
+            elif callable(reset := getattr(self._recognizer, "reset", None)):
+                reset()
+                self._fed_s = 0.0
+        except Exception as err:  # noqa: BLE001 - retried with a longer delay
+            self._recognizer_failed(err)
+            return False
+        with self._lock:
+            self._pending_state = self._state  # the new search starts on the current grammar
+        self._retry_at = None
+        self._healthy_since = self._clock()
+        self.restarts += 1
+        _LOG.warning("recognizer restarted (%d so far)", self.restarts)
+        return True
 
     def _apply_state(self) -> None:
         with self._lock:
@@ -206,8 +304,8 @@ class Listener:
     def handle(self, transcript: Transcript) -> Verdict:
         """Check one final result and report it; public so runtimes and tests can inject text."""
         now = self._clock()
-        # Map stream time to the clock: the result ended (stream_now - end) seconds ago.
-        end_time = now - max(0.0, self._stream_s - transcript.end) if transcript.end else now
+        # Map stream time to the clock: the result ended (fed_now - end) seconds ago.
+        end_time = now - max(0.0, self._fed_s - transcript.end) if transcript.end else now
         with self._lock:
             state = self._state
             speaking = self._speaking.text
@@ -270,7 +368,8 @@ def build_listener(
 
     states = dict(states or DEFAULT_STATE_INTENTS)
     grammars = compile_state_grammars(intents, states, always=barge_in)
-    recognizer = create(spec or EngineSpec(), grammars)
+    engine = spec or EngineSpec()
+    recognizer = create(engine, grammars)
     return Listener(
         source,
         recognizer,
@@ -281,4 +380,5 @@ def build_listener(
         initial_state=initial_state,
         on_rejected=on_rejected,
         min_confidence=min_confidence,
+        rebuild=lambda: create(engine, grammars),
     )

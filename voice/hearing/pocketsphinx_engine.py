@@ -9,6 +9,7 @@ ever sees speech.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import os
@@ -47,6 +48,7 @@ class DecoderSettings:
 
 
 PHONE_LOOP = "_phone_loop"
+NBEST_TRIES = 5
 # Slope of the logistic that maps ln(grammar score / phone-loop score) to a confidence:
 # in-grammar speech measured 1.1-3x the phone loop's score, other speech 0.8-0.95x.
 CONFIDENCE_SLOPE = 8.0
@@ -260,7 +262,7 @@ class PocketSphinxRecognizer:
         words: list[tuple[str, float]] = []
         for seg in (self._decoder.seg() or ()) if hyp is not None else ():
             word = seg.word
-            if word.startswith(("<", "[")) or word == "</s>":
+            if not word or word.startswith(("<", "[")) or word == "</s>":
                 continue  # silence and fillers are not words the user said
             word = word.split("(", 1)[0]
             words.append((word, float(min(1.0, logmath.exp(seg.prob)))))
@@ -280,8 +282,12 @@ class PocketSphinxRecognizer:
 
     def _best_partial(self) -> tuple[str, float]:
         try:
-            for best in self._decoder.nbest():
-                return str(best.hypstr).strip(), float(best.score)
+            # None when no lattice could be built; entries are None where a path is missing.
+            nbest = self._decoder.nbest() or ()
+            # A noisy lattice has a long n-best list; the first few entries are the useful ones.
+            for best in itertools.islice(nbest, NBEST_TRIES):
+                if best is not None and best.hypstr:
+                    return str(best.hypstr).strip(), float(best.score)
         except (RuntimeError, ValueError):
             pass
         return "", 0.0
