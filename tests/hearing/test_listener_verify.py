@@ -143,3 +143,37 @@ def test_state_intents_from_file(tmp_path: Path) -> None:
     path.write_text("idle: [StartRoutine, Help]\nhold: [TimeLeft]\n")
     assert load_state_intents(path) == {"idle": {"StartRoutine", "Help"}, "hold": {"TimeLeft"}}
     assert {"Stop", "Pause", "ReportPain"} == BARGE_IN
+
+
+# -- the coach's state map ------------------------------------------------------------------
+
+# Every state the coach publishes: "idle" and "finished" between sessions, the others are
+# the segment kinds of a routine (voice/coach/plan.py).
+COACH_STATES = {"idle", "intro", "instruct", "hold", "switch", "rest", "finished"}
+
+
+def test_every_intent_the_coach_handles_can_be_heard_in_some_state() -> None:
+    from voice.coach.handlers import handled_intents
+    from voice.hearing.listener import DEFAULT_STATE_INTENTS
+
+    assert set(DEFAULT_STATE_INTENTS) == COACH_STATES
+    hearable = set(BARGE_IN).union(*DEFAULT_STATE_INTENTS.values())
+    assert handled_intents() - hearable == set(), "handled but never in a grammar"
+    assert hearable - handled_intents() == set(), "in a grammar but nothing handles it"
+
+
+def test_state_intents_exist_in_the_coach_templates_and_questions_are_heard_when_idle() -> None:
+    from content.loader import load_content
+    from intents.templates import build_intents
+    from voice.hearing.listener import DEFAULT_STATE_INTENTS
+
+    intents = build_intents(load_content())
+    hearable = set(BARGE_IN).union(*DEFAULT_STATE_INTENTS.values())
+    assert hearable <= set(intents.intents), hearable - set(intents.intents)
+    verifier = Verifier(intents)
+    history = Transcript("how many times did i stretch this week", 0.9)
+    for state in ("idle", "finished"):
+        verdict = verifier.check(history, DEFAULT_STATE_INTENTS[state] | BARGE_IN)
+        assert verdict.accepted and verdict.intent == "AskHistory", (state, verdict)
+    during = verifier.check(history, DEFAULT_STATE_INTENTS["hold"] | BARGE_IN)
+    assert not during.accepted

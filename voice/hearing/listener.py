@@ -28,8 +28,14 @@ OnRejected = Callable[[Verdict], None]
 BARGE_IN: frozenset[str] = frozenset({"Stop", "Pause", "ReportPain"})
 
 # Coach state -> intents worth hearing then. Barge-in intents are added to every state.
+# Questions (AskFaq, AskHistory) are heard only between sessions: their grammars are large,
+# and in a session every extra sentence is one more way for room noise to fire a command.
+# The coach still answers them mid-session when typed (tests/hearing: every handled intent
+# must be in some state here).
 DEFAULT_STATE_INTENTS: dict[str, frozenset[str]] = {
-    "idle": frozenset({"StartRoutine", "StartStretch", "AskFaq", "Help", "Yes", "No"}),
+    "idle": frozenset(
+        {"StartRoutine", "StartStretch", "AskFaq", "AskHistory", "Help", "Yes", "No"}
+    ),
     "intro": frozenset(
         {"Resume", "RepeatStep", "Help", "Yes", "No", "NextStretch", "SetSpeechRate"}
     ),
@@ -60,7 +66,9 @@ DEFAULT_STATE_INTENTS: dict[str, frozenset[str]] = {
     ),
     "switch": frozenset({"Resume", "RepeatStep", "Help", "TimeLeft", "NextStretch"}),
     "rest": frozenset({"Resume", "TimeLeft", "NextStretch", "Help", "RepeatStep", "StartOver"}),
-    "finished": frozenset({"StartRoutine", "StartOver", "AskFaq", "Help", "Yes", "No"}),
+    "finished": frozenset(
+        {"StartRoutine", "StartOver", "AskFaq", "AskHistory", "Help", "Yes", "No"}
+    ),
 }
 
 # PocketSphinx phone-loop confidence: in-grammar speech measured 0.58-1.0, other speech
