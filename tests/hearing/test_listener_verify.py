@@ -177,3 +177,46 @@ def test_state_intents_exist_in_the_coach_templates_and_questions_are_heard_when
         assert verdict.accepted and verdict.intent == "AskHistory", (state, verdict)
     during = verifier.check(history, DEFAULT_STATE_INTENTS["hold"] | BARGE_IN)
     assert not during.accepted
+
+
+def test_a_result_made_of_the_coachs_own_voice_is_dropped_however_late(
+    verifier: Verifier,
+) -> None:
+    """The echo canceller judges the audio of the result itself (its stream seconds), so a
+    result that arrives long after the coach stopped talking is still caught."""
+    asked: list[tuple[float, float]] = []
+    shares = {"stop": 0.45, "ouch": 0.03}
+
+    def echo_share(start: float, end: float) -> float | None:
+        asked.append((round(start, 3), round(end, 3)))
+        return shares[texts[-1]]
+
+    texts: list[str] = []
+    heard: list[str] = []
+    rejected: list[str] = []
+
+    class Rec(ScriptedRecognizer):
+        def accept(self, pcm: bytes) -> Transcript | None:
+            text = self.texts.get(pcm)
+            if not text:
+                return None
+            texts.append(text)
+            return Transcript(text, 0.9, start=0.25, end=0.75)
+
+    rec = Rec()
+    rec.texts = {b"x" * 32000: "stop", b"y" * 32000: "ouch"}
+    listener = Listener(
+        ListSource([b"\0" * 32000, b"x" * 32000, b"y" * 32000]),
+        rec,
+        STATES,
+        lambda t, c, e: heard.append(t),
+        verifier=verifier,
+        on_rejected=lambda v: rejected.append(v.reason),
+        echo_share=echo_share,
+    )
+    listener.start()
+    listener.join(5)
+    # Nobody is "speaking" as far as the listener knows: only the audio tells.
+    assert heard == ["ouch"]
+    assert rejected == ["echo of the coach's own speech (45% of it)"]
+    assert asked == [(0.25, 0.75), (0.25, 0.75)]  # one recognizer clock from the start

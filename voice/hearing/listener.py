@@ -78,6 +78,13 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 # After the coach stops talking its voice still rings in the room and in the audio queue.
 ECHO_TAIL_S = 0.4
 
+# A result whose audio is more than this share the coach's own voice (left over after echo
+# cancellation, see voice.hearing.echo.SpeexCanceller.echo_share) is the coach hearing itself.
+# Measured: the person's words 0.00-0.08, the coach's residual alone 0.3-0.5.
+MAX_ECHO_SHARE = 0.2
+
+EchoShare = Callable[[float, float], "float | None"]
+
 BYTES_PER_S = 32000.0  # 16 kHz, 16-bit mono
 
 
@@ -142,6 +149,8 @@ class Listener:
         min_confidence: float = 0.0,
         rebuild: Callable[[], Recognizer] | None = None,
         restart: RestartPolicy | None = None,
+        echo_share: EchoShare | None = None,
+        max_echo_share: float = MAX_ECHO_SHARE,
     ) -> None:
         if initial_state not in states:
             raise KeyError(f"unknown state {initial_state!r}")
@@ -163,6 +172,12 @@ class Listener:
         # Seconds of audio the current recognizer has been fed since its clock started:
         # its transcripts' times are on that clock.
         self._fed_s = 0.0
+        # Seconds read from the source, and where the current recognizer's clock started on
+        # that count: the echo canceller indexes its audio by the source's seconds.
+        self._read_s = 0.0
+        self._origin_s = 0.0
+        self._echo_share = echo_share
+        self._max_echo_share = max_echo_share
         self._rebuild = rebuild
         self._policy = restart or RestartPolicy()
         self._delay = self._policy.first_delay_s
@@ -247,10 +262,14 @@ class Listener:
         _LOG.error("audio source failed; listener stopped", exc_info=err)
 
     def _feed(self, chunk: bytes) -> None:
+        seconds = len(chunk) / BYTES_PER_S
+        self._read_s += seconds
         retry_at = self._retry_at
         if retry_at is not None and (self._clock() < retry_at or not self._restart_recognizer()):
             return
-        self._fed_s += len(chunk) / BYTES_PER_S
+        if self._fed_s == 0.0:
+            self._origin_s = self._read_s - seconds  # a new recognizer's clock starts here
+        self._fed_s += seconds
         self._guarded(lambda: self._recognizer.accept(chunk))
 
     def _guarded(self, call: Callable[[], Transcript | None]) -> None:
@@ -336,6 +355,16 @@ class Listener:
                 verdict.confidence,
                 "low confidence",
             )
+        share = self._share_of_echo(transcript) if verdict.accepted else None
+        if share is not None and share > self._max_echo_share:
+            verdict = Verdict(
+                False,
+                verdict.text,
+                verdict.intent,
+                verdict.slots,
+                verdict.confidence,
+                f"echo of the coach's own speech ({share:.0%} of it)",
+            )
         if verdict.accepted and guard_text is not None and echoes(verdict.text, guard_text):
             verdict = Verdict(
                 False,
@@ -354,6 +383,12 @@ class Listener:
                 self._on_rejected(verdict)
         return verdict
 
+    def _share_of_echo(self, transcript: Transcript) -> float | None:
+        """Judged on the audio itself, so it holds however late the result comes."""
+        if self._echo_share is None or transcript.end <= transcript.start:
+            return None
+        return self._echo_share(self._origin_s + transcript.start, self._origin_s + transcript.end)
+
 
 def build_listener(
     source: AudioSource,
@@ -366,6 +401,7 @@ def build_listener(
     initial_state: str = "idle",
     on_rejected: OnRejected | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    echo_share: EchoShare | None = None,
 ) -> Listener:
     """Compile one grammar per state from hassil `intents`, build the engine, wire it up.
 
@@ -389,4 +425,5 @@ def build_listener(
         on_rejected=on_rejected,
         min_confidence=min_confidence,
         rebuild=lambda: create(engine, grammars),
+        echo_share=echo_share,
     )

@@ -46,9 +46,10 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
     except (ImportError, OSError) as exc:  # no PortAudio library, or a broken install
         print(f"stretch-coach: cannot listen ({exc}); using typed commands", file=sys.stderr)
         return None
+    canceller = _echo_canceller(running)
     try:
         source: AudioSource = MicrophoneSource(
-            echo=_echo_canceller(running), on_change=_microphone_changed(running)
+            echo=canceller, on_change=_microphone_changed(running)
         )
     except (NoMicrophone, OSError) as exc:
         print(f"stretch-coach: no microphone ({exc}); using typed commands", file=sys.stderr)
@@ -63,7 +64,13 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
         running.loop.hear(text, confidence)
 
     intents = build_intents(get_content(args.content))
-    listener = build_listener(source, intents, on_heard, spec=engine_spec(args))
+    listener = build_listener(
+        source,
+        intents,
+        on_heard,
+        spec=engine_spec(args),
+        echo_share=canceller.echo_share if canceller is not None else None,
+    )
     running.loop.add_publisher(ListenerLink(listener))
     listener.start()
     running.closers.append(listener.stop)
