@@ -10,10 +10,8 @@ intents, and PocketSphinx's open-vocabulary language model with hassil matching 
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import numpy as np
 
 from voice.bench.common import KITCHEN, Bench, median, spread
 from voice.bench.corpus import HELDOUT_VOICES, Command, SynthVoice, pad, pick_commands, synth
+from voice.bench.pool import TimedOut, TimedPool
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm, read_audio
 
 _LOG = logging.getLogger("stretch-coach.bench")
@@ -80,6 +79,7 @@ class Job:
     condition: Condition
     mode: str  # "state" | "global" | "open"
     repeat: int
+    audio_s: float = 0.0
 
 
 # --- worker ------------------------------------------------------------------------------
@@ -171,13 +171,18 @@ def _run(job: Job) -> dict[str, Any]:
 # --- driver ------------------------------------------------------------------------------
 
 
-def _prepare(bench: Bench, voices: Iterable[SynthVoice], commands: list[Command]) -> list[Any]:
+def _prepare(
+    bench: Bench, voices: Sequence[SynthVoice], commands: list[Command], per_command: int
+) -> list[tuple[str, Command, str, str]]:
+    """Clips (name, command, dry wav, reverberant wav): command i spoken by `per_command`
+    voices, starting with voice i (mod the number of voices), so every voice gets its share."""
     from voice.bench.degrade import reverb
     from voice.hearing.audio_files import write_wav
 
     clips = []
-    for voice in voices:
-        for i, cmd in enumerate(commands):
+    for i, cmd in enumerate(commands):
+        for k in range(min(per_command, len(voices))):
+            voice = voices[(i + k) % len(voices)]
             name = f"{voice.id}/{i:03d}"
             dry = bench.path("clips", voice.id, f"{i:03d}-{_slug(cmd.text)}.wav")
             if not dry.exists():
@@ -197,11 +202,23 @@ def conditions(bench: Bench) -> list[Condition]:
     s = bench.sizes
     out = [Condition()]
     out += [Condition("kitchen", snr) for snr in s.snrs]
-    out += [Condition("babble", snr) for snr in s.babble_snrs]
     out += [Condition(reverb=True)]
     out += [Condition("kitchen", snr, True) for snr in s.reverb_snrs]
-    out += [Condition("babble", snr, True) for snr in s.reverb_snrs]
+    out += [Condition("babble", snr) for snr in s.babble_snrs]
     return out
+
+
+def _limit(job: Job) -> float:
+    """CPU seconds a decode may use before it counts as stalled.
+
+    Decodes that finish take 0.05-1.2 s of CPU per second of audio; a stalled n-best search
+    would run for minutes.
+    """
+    return 4.0 + 2.5 * job.audio_s
+
+
+def _wav_seconds(path: str) -> float:
+    return max(0.0, (Path(path).stat().st_size - 44) / (2.0 * SAMPLE_RATE))
 
 
 def run(bench: Bench) -> dict[str, Any]:
@@ -212,7 +229,7 @@ def run(bench: Bench) -> dict[str, Any]:
     voices = HELDOUT_VOICES[: s.heldout_voices]
     commands = [c for c in pick_commands(s.commands) if state_for(c.intent) is not None]
     unheard = sorted({c.intent for c in pick_commands(10_000) if state_for(c.intent) is None})
-    clips = _prepare(bench, voices, commands)
+    clips = _prepare(bench, voices, commands, s.voices_per_command)
     seconds = 20.0 if bench.quick else 60.0
     babble(bench.cache, seconds)
     babble_path = str(bench.path(f"babble-{int(seconds)}s.wav"))
@@ -223,32 +240,34 @@ def run(bench: Bench) -> dict[str, Any]:
         reps = 1 if cond.noise is None else s.repeats
         for rep in range(reps):
             for name, cmd, dry, wet in clips:
-                jobs.append(Job(wet if cond.reverb else dry, name, cmd, cond, "state", rep))
+                wav = wet if cond.reverb else dry
+                jobs.append(Job(wav, name, cmd, cond, "state", rep, _wav_seconds(wav)))
     compare_conds = [Condition()] + [Condition("kitchen", snr) for snr in s.compare_snrs]
-    compare_clips = spread(clips, s.compare_commands * len(voices))
+    compare_clips = spread(clips, s.compare_commands)
     for cond in compare_conds:
         reps = 1 if cond.noise is None else s.repeats
         for rep in range(reps):
             for name, cmd, dry, _wet in compare_clips:
                 for mode in ("global", "open"):
-                    jobs.append(Job(dry, name, cmd, cond, mode, rep))
+                    jobs.append(Job(dry, name, cmd, cond, mode, rep, _wav_seconds(dry)))
     _LOG.info("accuracy: %d clips, %d decodes, %d worker(s)", len(clips), len(jobs), bench.jobs)
-    results = _map(jobs, babble_path, bench.jobs)
+    pool: TimedPool[Job] = TimedPool(
+        _run, _limit, workers=bench.jobs, init=_init, init_args=(babble_path,), label="commands"
+    )
+    results = [_as_result(job, res) for job, res in zip(jobs, pool.map(jobs), strict=True)]
 
     table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]] = {}
     for job, res in zip(jobs, results, strict=True):
         table.setdefault((job.mode, job.condition.label), {}).setdefault(job.repeat, []).append(res)
-    rows = []
-    for cond in conds:
-        rows.append(_row(table, "state", cond.label))
+    rows = [_row(table, "state", cond.label) for cond in conds]
     compare = []
+    names = {n for n, *_ in compare_clips}
     for cond in compare_conds:
-        state_subset = _subset_rate(table, cond.label, {n for n, *_ in compare_clips})
         compare.append(
             {
                 "condition": cond.label,
                 "clips": len(compare_clips),
-                "state": state_subset,
+                "state": _row(table, "state", cond.label, names),
                 "global": _row(table, "global", cond.label),
                 "open": _row(table, "open", cond.label),
             }
@@ -263,33 +282,82 @@ def run(bench: Bench) -> dict[str, Any]:
     return {
         "engine_settings": _describe_spec(),
         "voices": [v.id for v in voices],
+        "voices_per_command": min(s.voices_per_command, len(voices)),
+        "per_voice": _per_voice(table, [v.id for v in voices], PER_VOICE_LABELS),
         "commands": len(commands),
+        "clips": len(clips),
         "intents": sorted({c.intent for c in commands}),
         "intents_in_no_state": unheard,
         "repeats": s.repeats,
         "rows": rows,
         "compare": compare,
+        "decodes": len(jobs),
+        "timeouts": pool.timeouts,
         "failures_sample": failures[:40],
         "wall_s": round(time.monotonic() - started, 1),
     }
 
 
-def _map(jobs: list[Job], babble_path: str, n: int) -> list[dict[str, Any]]:
-    n = max(1, min(n, os.cpu_count() or 1))
-    if n == 1:
-        _init(babble_path)
-        return [_run(j) for j in jobs]
-    with ProcessPoolExecutor(n, initializer=_init, initargs=(babble_path,)) as pool:
-        return list(pool.map(_run, jobs, chunksize=8))
+PER_VOICE_LABELS = ("clean", "reverb", "kitchen 15 dB", "kitchen 6 dB")
+
+
+def _per_voice(
+    table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]],
+    voices: list[str],
+    labels: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Acceptance per held-out voice (median over the noise draws) for a few conditions."""
+    out = []
+    for voice in voices:
+        row: dict[str, Any] = {"voice": voice}
+        for label in labels:
+            reps = table.get(("state", label), {})
+            rates = []
+            n = 0
+            for rs in reps.values():
+                mine = [r for r in rs if r["name"].startswith(voice + "/")]
+                if mine:
+                    n = len(mine)
+                    rates.append(sum(r["ok"] for r in mine) / len(mine))
+            row[label] = median(rates) if rates else float("nan")
+            row["clips"] = max(row.get("clips", 0), n)
+        out.append(row)
+    return out
+
+
+def _as_result(job: Job, res: Any) -> dict[str, Any]:
+    """A worker's result, or a miss for a decode that stalled or failed."""
+    if isinstance(res, dict):
+        return res
+    stalled = isinstance(res, TimedOut)
+    return {
+        "name": job.name,
+        "ok": False,
+        "cpu": 0.0,
+        "audio": 0.0,
+        "text": f"(no result in {res.limit_s:.0f} s of CPU)" if stalled else f"(failed: {res})",
+        "said": job.command.text,
+        "intent": None,
+        "timeout": stalled,
+        "error": not stalled,
+    }
 
 
 def _row(
-    table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]], mode: str, label: str
+    table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]],
+    mode: str,
+    label: str,
+    names: set[str] | None = None,
 ) -> dict[str, Any]:
-    reps = table.get((mode, label), {})
+    """Median rate over the noise draws (only the clips in `names` when given)."""
+    reps = {
+        k: [r for r in rs if names is None or r["name"] in names]
+        for k, rs in table.get((mode, label), {}).items()
+    }
     rates = [sum(r["ok"] for r in rs) / len(rs) for rs in reps.values() if rs]
-    cpu = sum(r["cpu"] for rs in reps.values() for r in rs)
-    audio = sum(r["audio"] for rs in reps.values() for r in rs)
+    done = [r for rs in reps.values() for r in rs if r["audio"] > 0]
+    cpu = sum(r["cpu"] for r in done)
+    audio = sum(r["audio"] for r in done)
     first = next(iter(reps.values()), [])
     return {
         "condition": label,
@@ -298,21 +366,9 @@ def _row(
         "rate": median(rates),
         "rates": [round(r, 4) for r in rates],
         "cpu_per_audio_s": cpu / audio if audio else float("nan"),
+        "timeouts": sum(1 for rs in reps.values() for r in rs if r.get("timeout")),
+        "errors": sum(1 for rs in reps.values() for r in rs if r.get("error")),
     }
-
-
-def _subset_rate(
-    table: dict[tuple[str, str], dict[int, list[dict[str, Any]]]], label: str, names: set[str]
-) -> dict[str, Any]:
-    """The per-state rate on exactly the clips the comparison used."""
-    reps = table.get(("state", label), {})
-    rates = []
-    for rs in reps.values():
-        sub = [r for r in rs if r["name"] in names]
-        if not sub:
-            continue
-        rates.append(sum(r["ok"] for r in sub) / len(sub))
-    return {"condition": label, "rate": median(rates), "runs": len(rates)}
 
 
 def _describe_spec() -> dict[str, Any]:

