@@ -56,6 +56,44 @@ def state_for(intent: str) -> str | None:
     return None
 
 
+# When a run uses fewer commands than intents, the ones a session depends on come first.
+PRIORITY = (
+    "StartRoutine",
+    "Stop",
+    "Pause",
+    "ReportPain",
+    "Resume",
+    "TimeLeft",
+    "NextStretch",
+    "RepeatStep",
+    "Help",
+    "StartStretch",
+    "AskFaq",
+    "SetCountStyle",
+    "SetSpeechRate",
+    "PreviousStretch",
+    "StartOver",
+    "Yes",
+    "No",
+    "AskHistory",
+)
+
+
+def pick_priority(n: int) -> list[Command]:
+    """One phrasing per intent a coach state listens for (then more), most important first."""
+    heard = [c for c in pick_commands(10_000) if state_for(c.intent) is not None]
+    rank = {name: i for i, name in enumerate(PRIORITY)}
+    first: dict[str, Command] = {}
+    rest: list[Command] = []
+    for cmd in heard:
+        if cmd.intent in first:
+            rest.append(cmd)
+        else:
+            first[cmd.intent] = cmd
+    ordered = sorted(first.values(), key=lambda c: rank.get(c.intent, len(rank)))
+    return (ordered + rest)[:n]
+
+
 @dataclass(frozen=True)
 class Condition:
     noise: str | None = None  # "kitchen" | "babble"
@@ -227,7 +265,7 @@ def run(bench: Bench) -> dict[str, Any]:
     s = bench.sizes
     started = time.monotonic()
     voices = HELDOUT_VOICES[: s.heldout_voices]
-    commands = [c for c in pick_commands(s.commands) if state_for(c.intent) is not None]
+    commands = pick_priority(s.commands)
     unheard = sorted({c.intent for c in pick_commands(10_000) if state_for(c.intent) is None})
     clips = _prepare(bench, voices, commands, s.voices_per_command)
     seconds = 20.0 if bench.quick else 60.0
@@ -286,7 +324,7 @@ def run(bench: Bench) -> dict[str, Any]:
         "per_voice": _per_voice(table, [v.id for v in voices], PER_VOICE_LABELS),
         "commands": len(commands),
         "clips": len(clips),
-        "intents": sorted({c.intent for c in commands}),
+        "intents": list(dict.fromkeys(c.intent for c in commands)),
         "intents_in_no_state": unheard,
         "repeats": s.repeats,
         "rows": rows,

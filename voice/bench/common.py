@@ -86,23 +86,23 @@ QUICK = Sizes(
 )
 
 FULL = Sizes(
-    commands=18,  # one phrasing of each intent a coach state listens for
+    commands=12,  # one phrasing each of the 12 intents a session depends on most
     heldout_voices=3,
     voices_per_command=1,
     snrs=(24.0, 21.0, 18.0, 15.0, 12.0, 9.0, 6.0),
-    reverb_snrs=(15.0, 6.0),
+    reverb_snrs=(24.0, 15.0, 6.0),
     babble_snrs=(12.0,),
     repeats=3,
     compare_snrs=(6.0,),
     compare_commands=6,
-    fa_seconds=300.0,
+    fa_seconds=480.0,
     latency_commands=8,
     latency_passes=3,
     latency_noise=(None, 24.0),
-    cost_seconds=20.0,
+    cost_seconds=15.0,
     cost_runs=3,
     barista_clean_limit=None,
-    barista_limit=16,
+    barista_limit=12,
     barista_snrs=(24.0, 12.0, 6.0),
     barista_seeds=(1234, 1235, 1236),
 )

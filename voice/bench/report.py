@@ -220,8 +220,9 @@ def commands_section(r: dict[str, Any], stamp: str) -> str:
     out = _h(T_COMMANDS, stamp)
     per = r.get("voices_per_command", 1)
     out += [
-        f"{r.get('clips', r['commands'])} clips: {r['commands']} test phrasings from "
-        f"`content/en/tests/*.yaml`, one per intent a coach state listens for (round-robin), "
+        f"{r.get('clips', r['commands'])} clips: one test phrasing from "
+        f"`content/en/tests/*.yaml` for each of the {r['commands']} intents a session "
+        f"depends on most ({', '.join(r['intents'])}), "
         f"each spoken by {per} of the {len(r['voices'])} held-out voices "
         f"{', '.join(r['voices'])} (rotating, so each voice says its share). Each clip is "
         "decoded with the grammar of a coach "
@@ -421,7 +422,9 @@ def latency_section(r: dict[str, Any], stamp: str) -> str:
     out = _h(T_LATENCY, stamp)
     out += [
         f"{r['commands_per_pass']} commands per pass (idle commands the coach answers and hold "
-        "commands, interleaved) from held-out voices, 1 s before and 2 s after each, played "
+        f"commands, interleaved) from the held-out flite voices ({', '.join(r.get('voices', []))}"
+        "; only commands heard right are timed, and the engine hears the espeak-ng voices far "
+        "worse), 1 s before and 2 s after each, played "
         "into `build_listener` at microphone pace (30 ms blocks) in a fresh process per pass; "
         "the listener is switched to the command's state first. End of speech is known from "
         "the audio. Intent: the listener's on_heard. First audio: a fresh idle `Coach` "
