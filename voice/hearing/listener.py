@@ -224,6 +224,12 @@ class Listener:
         self._source.close()
         if self._thread is not None:
             self._thread.join(timeout)
+        close = getattr(self._recognizer, "close", None)
+        if callable(close):  # an isolated recognizer is a process to end
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - stopping must not fail over a broken decoder
+                _LOG.debug("closing the recognizer", exc_info=True)
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -402,10 +408,13 @@ def build_listener(
     on_rejected: OnRejected | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     echo_share: EchoShare | None = None,
+    isolate: bool = True,
 ) -> Listener:
     """Compile one grammar per state from hassil `intents`, build the engine, wire it up.
 
     `spec` is a voice.hearing.engines.EngineSpec (default: auto engine, default settings).
+    With `isolate` the engine runs in its own process (voice.hearing.isolated): decoding then
+    never stalls the rest of the coach.
     """
     from voice.hearing.engines import EngineSpec, create
     from voice.hearing.grammar import compile_state_grammars
@@ -413,7 +422,15 @@ def build_listener(
     states = dict(states or DEFAULT_STATE_INTENTS)
     grammars = compile_state_grammars(intents, states, always=barge_in)
     engine = spec or EngineSpec()
-    recognizer = create(engine, grammars)
+
+    def build() -> Recognizer:
+        if isolate:
+            from voice.hearing.isolated import IsolatedRecognizer
+
+            return IsolatedRecognizer(engine, grammars)
+        return create(engine, grammars)
+
+    recognizer = build()
     return Listener(
         source,
         recognizer,
@@ -424,6 +441,6 @@ def build_listener(
         initial_state=initial_state,
         on_rejected=on_rejected,
         min_confidence=min_confidence,
-        rebuild=lambda: create(engine, grammars),
+        rebuild=build,
         echo_share=echo_share,
     )

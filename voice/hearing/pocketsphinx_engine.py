@@ -113,7 +113,6 @@ class PocketSphinxRecognizer:
         self._endpointer = Endpointer(self.endpoint_settings)
         self._utt_start = 0.0
         self._in_utt = False
-        self._partial = ""
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -204,8 +203,8 @@ class PocketSphinxRecognizer:
             return result
 
     def partial(self) -> str:
-        with self._lock:
-            return self._partial
+        """Always empty: utterances are decoded whole when they end (see _on_event)."""
+        return ""
 
     def flush(self) -> Transcript | None:
         with self._lock:
@@ -218,34 +217,32 @@ class PocketSphinxRecognizer:
 
     def reset(self) -> None:
         with self._lock:
-            if self._in_utt:
-                self._decoder.end_utt()
             self._in_utt = False
-            self._partial = ""
+            self._utt_audio = []
             self._frontend.reset()
             self._endpointer = Endpointer(self.endpoint_settings)
 
     # --- internals ----------------------------------------------------------------------------
 
     def _on_event(self, kind: str, pcm: bytes, at: float) -> Transcript | None:
+        # The utterance is buffered and decoded whole when it ends, as files are: decoding it
+        # live normalises the cepstrum with a running mean that starts from the model's
+        # guess, and the first command of a session (measured: "how much time is left" heard
+        # as "ah my butt on the glute") and the confidence of every later one suffer for it.
         if kind == "start":
-            self._decoder.start_utt()
             self._in_utt = True
             self._utt_start = at
-            self._partial = ""
             self._utt_audio = []
         if not self._in_utt:
             return None
         if pcm:
             self._utt_audio.append(pcm)
-            self._decoder.process_raw(pcm, False, False)
-            hyp = self._decoder.hyp()
-            self._partial = hyp.hypstr if hyp is not None else ""
         if kind == "end":
-            self._decoder.end_utt()
             self._in_utt = False
-            self._partial = ""
             audio, self._utt_audio = b"".join(self._utt_audio), []
+            self._decoder.start_utt()
+            self._decoder.process_raw(audio, False, True)
+            self._decoder.end_utt()
             return self._result(self._utt_start, at, audio)
         return None
 
@@ -321,9 +318,8 @@ class PocketSphinxRecognizer:
         speech to the last (pauses inside do not split it).
         """
         with self._lock:
-            if self._in_utt:
-                self._decoder.end_utt()
-                self._in_utt = False
+            self._in_utt = False
+            self._utt_audio = []
             frontend = Frontend(self.frontend_settings)
             cleaned = np.frombuffer(frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2")
             start, end = 0, len(cleaned)
