@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,7 @@ def _decode(rec: IsolatedRecognizer, pcm: Pcm) -> list[Transcript]:
 
 
 def test_hears_in_a_child_process_and_leaves_the_gil_free(
-    grammars,
-    flite: Callable[..., Pcm],  # type: ignore[no-untyped-def]
+    grammars: Any, flite: Callable[..., Pcm]
 ) -> None:
     import numpy as np
 
