@@ -179,44 +179,77 @@ def test_state_intents_exist_in_the_coach_templates_and_questions_are_heard_when
     assert not during.accepted
 
 
+class Judge:
+    """What an echo canceller would say: per text, the echo share and whether the coach
+    was playing during a span (by its start); the spans asked are recorded."""
+
+    def __init__(self, shares: dict[str, float], playing: set[float]) -> None:
+        self.shares = shares
+        self.playing_for = playing
+        self.current = ""
+        self.asked: list[tuple[float, float]] = []
+
+    def echo_share(self, start: float, end: float) -> float | None:
+        self.asked.append((round(start, 3), round(end, 3)))
+        return self.shares.get(self.current)
+
+    def playing(self, start: float, end: float) -> float:
+        return 1.0 if round(start, 3) in self.playing_for else 0.0
+
+
+def _run_with_judge(
+    verifier: Verifier, judge: Judge, results: list[tuple[str, float, float]]
+) -> tuple[list[str], list[str]]:
+    heard: list[str] = []
+    rejected: list[str] = []
+    script = {bytes([i + 1]) * 32000: r for i, r in enumerate(results)}
+
+    class Rec(ScriptedRecognizer):
+        def accept(self, pcm: bytes) -> Transcript | None:
+            if pcm not in script:
+                return None
+            text, start, end = script[pcm]
+            judge.current = text
+            return Transcript(text, 0.9, start=start, end=end)
+
+    listener = Listener(
+        ListSource([b"\0" * 32000, *script]),
+        Rec(),
+        STATES,
+        lambda t, c, e: heard.append(t),
+        verifier=verifier,
+        on_rejected=lambda v: rejected.append(v.reason),
+        echo=judge,
+    )
+    listener.start()
+    listener.join(5)
+    return heard, rejected
+
+
 def test_a_result_made_of_the_coachs_own_voice_is_dropped_however_late(
     verifier: Verifier,
 ) -> None:
     """The echo canceller judges the audio of the result itself (its stream seconds), so a
     result that arrives long after the coach stopped talking is still caught."""
-    asked: list[tuple[float, float]] = []
-    shares = {"stop": 0.45, "ouch": 0.03}
-
-    def echo_share(start: float, end: float) -> float | None:
-        asked.append((round(start, 3), round(end, 3)))
-        return shares[texts[-1]]
-
-    texts: list[str] = []
-    heard: list[str] = []
-    rejected: list[str] = []
-
-    class Rec(ScriptedRecognizer):
-        def accept(self, pcm: bytes) -> Transcript | None:
-            text = self.texts.get(pcm)
-            if not text:
-                return None
-            texts.append(text)
-            return Transcript(text, 0.9, start=0.25, end=0.75)
-
-    rec = Rec()
-    rec.texts = {b"x" * 32000: "stop", b"y" * 32000: "ouch"}
-    listener = Listener(
-        ListSource([b"\0" * 32000, b"x" * 32000, b"y" * 32000]),
-        rec,
-        STATES,
-        lambda t, c, e: heard.append(t),
-        verifier=verifier,
-        on_rejected=lambda v: rejected.append(v.reason),
-        echo_share=echo_share,
-    )
-    listener.start()
-    listener.join(5)
+    judge = Judge({"stop": 0.45, "ouch": 0.03}, playing={1.25, 2.25})
+    heard, rejected = _run_with_judge(verifier, judge, [("stop", 1.25, 1.75), ("ouch", 2.25, 2.75)])
     # Nobody is "speaking" as far as the listener knows: only the audio tells.
     assert heard == ["ouch"]
     assert rejected == ["echo of the coach's own speech (45% of it)"]
-    assert asked == [(0.25, 0.75), (0.25, 0.75)]  # one recognizer clock from the start
+    assert judge.asked == [(1.25, 1.75), (2.25, 2.75)]  # one recognizer clock from the start
+
+
+def test_over_the_coach_only_short_barge_in_commands_count(verifier: Verifier) -> None:
+    judge = Judge({}, playing={1.0, 2.0})
+    heard, rejected = _run_with_judge(
+        verifier,
+        judge,
+        [("start the routine", 1.0, 2.0), ("stop", 2.0, 7.5), ("start the routine", 8.0, 9.0)],
+    )
+    # The first two came while the coach played (though no set_speaking said so): not a
+    # barge-in intent, then a 5.5 s "command"; the third came when the coach was quiet.
+    assert heard == ["start the routine"]
+    assert rejected == [
+        "not in the allowed templates",
+        "too long for a command said over the coach",
+    ]

@@ -32,6 +32,7 @@ from voice.hearing.echo_delay import DelayEstimator
 _LOG = logging.getLogger(__name__)
 
 FRAME = 160  # 10 ms at 16 kHz: Speex works on fixed frames
+PLAYING_RMS = 100.0  # int16 RMS of a 10 ms reference frame that counts as the coach playing
 
 
 class Timeline:
@@ -280,6 +281,16 @@ class SpeexCanceller:
                 self._energy_out += float(np.sum(out.astype(np.float64) ** 2))
             self._history.add(linear, ref)
         return out.astype("<i2").tobytes()
+
+    def playing(self, start: float, end: float) -> float:
+        """Share of `start`..`end` (seconds of the output stream) in which the coach played."""
+        with self._lock:
+            _, ref = self._history.window(start, end)
+        frames = len(ref) // FRAME
+        if not frames:
+            return 0.0
+        power = np.mean(ref[: frames * FRAME].reshape(frames, FRAME).astype(np.float64) ** 2, 1)
+        return float(np.mean(power > PLAYING_RMS**2))
 
     def echo_share(self, start: float, end: float) -> float | None:
         """How much of what came out between `start` and `end` (seconds of the output

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from voice.hearing.verify import Verdict, Verifier, echoes
 from voice.ports import AudioSource, Recognizer, Transcript
@@ -83,7 +83,20 @@ ECHO_TAIL_S = 0.4
 # Measured: the person's words 0.00-0.08, the coach's residual alone 0.3-0.5.
 MAX_ECHO_SHARE = 0.2
 
-EchoShare = Callable[[float, float], "float | None"]
+# Over the coach's voice a command is short ("pause", "ouch, that hurts"); a long stretch of
+# "speech" there is the coach's own lines leaking through, whatever words it decodes to.
+MAX_BARGE_IN_S = 4.0
+# The coach counts as talking during a result when it played for this share of it.
+PLAYING_SHARE = 0.2
+
+
+class EchoJudge(Protocol):
+    """What the echo canceller knows about a span of the audio (seconds of the stream)."""
+
+    def echo_share(self, start: float, end: float) -> float | None: ...
+
+    def playing(self, start: float, end: float) -> float: ...
+
 
 BYTES_PER_S = 32000.0  # 16 kHz, 16-bit mono
 
@@ -149,7 +162,7 @@ class Listener:
         min_confidence: float = 0.0,
         rebuild: Callable[[], Recognizer] | None = None,
         restart: RestartPolicy | None = None,
-        echo_share: EchoShare | None = None,
+        echo: EchoJudge | None = None,
         max_echo_share: float = MAX_ECHO_SHARE,
     ) -> None:
         if initial_state not in states:
@@ -176,7 +189,7 @@ class Listener:
         # that count: the echo canceller indexes its audio by the source's seconds.
         self._read_s = 0.0
         self._origin_s = 0.0
-        self._echo_share = echo_share
+        self._echo = echo
         self._max_echo_share = max_echo_share
         self._rebuild = rebuild
         self._policy = restart or RestartPolicy()
@@ -339,12 +352,13 @@ class Listener:
         now = self._clock()
         # Map stream time to the clock: the result ended (fed_now - end) seconds ago.
         end_time = now - max(0.0, self._fed_s - transcript.end) if transcript.end else now
+        over_coach = self._over_coach(transcript)
         with self._lock:
             state = self._state
             speaking = self._speaking.text
             recent = (
                 self._speaking.last_text
-                if end_time < self._speaking.ended_at + ECHO_TAIL_S
+                if end_time < self._speaking.ended_at + ECHO_TAIL_S or over_coach
                 else None
             )
         guard_text = speaking if speaking is not None else recent
@@ -361,7 +375,20 @@ class Listener:
                 verdict.confidence,
                 "low confidence",
             )
-        share = self._share_of_echo(transcript) if verdict.accepted else None
+        share = self._share_of_echo(transcript) if transcript.text else None
+        if (
+            verdict.accepted
+            and guard_text is not None
+            and transcript.end - transcript.start > MAX_BARGE_IN_S
+        ):
+            verdict = Verdict(
+                False,
+                verdict.text,
+                verdict.intent,
+                verdict.slots,
+                verdict.confidence,
+                "too long for a command said over the coach",
+            )
         if share is not None and share > self._max_echo_share:
             verdict = Verdict(
                 False,
@@ -389,11 +416,24 @@ class Listener:
                 self._on_rejected(verdict)
         return verdict
 
+    def _span(self, transcript: Transcript) -> tuple[float, float]:
+        return self._origin_s + transcript.start, self._origin_s + transcript.end
+
+    def _over_coach(self, transcript: Transcript) -> bool:
+        """Did the coach play during this result's audio? Known from the audio, so it holds
+        however late the result comes (a loaded machine can decode seconds behind)."""
+        if self._echo is None or transcript.end <= transcript.start:
+            return False
+        return self._echo.playing(*self._span(transcript)) >= PLAYING_SHARE
+
     def _share_of_echo(self, transcript: Transcript) -> float | None:
-        """Judged on the audio itself, so it holds however late the result comes."""
-        if self._echo_share is None or transcript.end <= transcript.start:
+        if self._echo is None or transcript.end <= transcript.start:
             return None
-        return self._echo_share(self._origin_s + transcript.start, self._origin_s + transcript.end)
+        start, end = self._span(transcript)
+        share = self._echo.echo_share(start, end)
+        _LOG.debug("%r at %.2f-%.2f s: %s the coach's echo", transcript.text, start, end,
+                   "none of it" if share is None else f"{share:.0%}")  # fmt: skip
+        return share
 
 
 def build_listener(
@@ -407,7 +447,7 @@ def build_listener(
     initial_state: str = "idle",
     on_rejected: OnRejected | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-    echo_share: EchoShare | None = None,
+    echo: EchoJudge | None = None,
     isolate: bool = True,
 ) -> Listener:
     """Compile one grammar per state from hassil `intents`, build the engine, wire it up.
@@ -442,5 +482,5 @@ def build_listener(
         on_rejected=on_rejected,
         min_confidence=min_confidence,
         rebuild=build,
-        echo_share=echo_share,
+        echo=echo,
     )

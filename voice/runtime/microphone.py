@@ -69,7 +69,7 @@ def open_listener(args: argparse.Namespace, running: RunningCoach) -> Any | None
         intents,
         on_heard,
         spec=engine_spec(args),
-        echo_share=canceller.echo_share if canceller is not None else None,
+        echo=canceller,
     )
     running.loop.add_publisher(ListenerLink(listener))
     listener.start()
