@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -60,8 +62,13 @@ def coach(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     ],
 )
 def test_synthetic_speech_to_intent(
-    coach, flite: Callable[..., Pcm], state: str, text: str, intent: str, slots: dict[str, str]
-) -> None:  # type: ignore[no-untyped-def]
+    coach: tuple[PocketSphinxRecognizer, Verifier],
+    flite: Callable[..., Pcm],
+    state: str,
+    text: str,
+    intent: str,
+    slots: dict[str, str],
+) -> None:
     rec, verifier = coach
     rec.set_grammar(state)
     result = rec.decode(np.concatenate([silence(0.3), flite(text), silence(0.3)]))
@@ -157,3 +164,76 @@ def test_listener_end_to_end_on_synthetic_audio(flite: Callable[..., Pcm], tmp_p
     # Idle state: the routine start is heard, the hold-only question is not.
     assert [h[0] for h in heard] == ["start the morning routine"]
     assert heard[0][1] >= 0.5
+
+
+class LatticeCounter:
+    """A decoder stand-in whose search never reaches the grammar's end, counting the
+    n-best (lattice) requests the recognizer makes."""
+
+    def __init__(self) -> None:
+        self.nbest_calls = 0
+        self.logmath = None
+
+    def start_utt(self) -> None: ...
+
+    def process_raw(self, audio: bytes, no_search: bool, full_utt: bool) -> None: ...
+
+    def end_utt(self) -> None: ...
+
+    def hyp(self) -> None:
+        return None
+
+    def seg(self) -> None:
+        return None
+
+    def nbest(self) -> Iterator[SimpleNamespace]:
+        self.nbest_calls += 1
+        return iter([SimpleNamespace(hypstr="pause the", score=5)])
+
+
+def counting_recognizer(**settings: Any) -> tuple[PocketSphinxRecognizer, LatticeCounter]:
+    from voice.hearing.pocketsphinx_engine import DecoderSettings
+
+    rec = PocketSphinxRecognizer.__new__(PocketSphinxRecognizer)
+    rec.decoder_settings = DecoderSettings(phone_loop_confidence=False, **settings)
+    rec._decoder = decoder = LatticeCounter()
+    rec._utt_audio = []
+    rec._in_utt = False
+    return rec, decoder
+
+
+def test_live_stream_skips_the_lattice_unless_asked_and_files_use_it() -> None:
+    rec, decoder = counting_recognizer()
+    rec._on_event("start", b"\0\0" * 160, 0.0)
+    live = rec._on_event("end", b"", 0.5)
+    assert live is not None and live.text == "" and decoder.nbest_calls == 0
+
+    rec, decoder = counting_recognizer(live_nbest=True)
+    rec._on_event("start", b"\0\0" * 160, 0.0)
+    rescued = rec._on_event("end", b"", 0.5)
+    assert rescued is not None and rescued.text == "pause the" and decoder.nbest_calls == 1
+    assert rescued.confidence == 0.5  # a partial path is half-trusted
+
+    rec, decoder = counting_recognizer()
+    whole = rec._result(0.0, 1.0, b"", partial=True)  # what decode() asks for
+    assert whole.text == "pause the" and decoder.nbest_calls == 1
+
+
+def test_decoder_defaults_build_no_lattice_for_every_utterance() -> None:
+    from voice.hearing.pocketsphinx_engine import DecoderSettings
+
+    settings = DecoderSettings()
+    assert settings.bestpath is False and settings.live_nbest is False
+
+
+def test_engine_options_reach_the_decoder_settings() -> None:
+    import argparse
+
+    from voice.hearing.cli_options import add_engine_options, engine_spec
+
+    parser = argparse.ArgumentParser()
+    add_engine_options(parser)
+    default = engine_spec(parser.parse_args([])).decoder
+    assert (default.bestpath, default.live_nbest) == (False, False)
+    chosen = engine_spec(parser.parse_args(["--bestpath", "--live-nbest"])).decoder
+    assert (chosen.bestpath, chosen.live_nbest) == (True, True)

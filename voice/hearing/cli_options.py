@@ -63,6 +63,19 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="PocketSphinx word-exit beam (default %(default)g)",
     )
     g.add_argument(
+        "--bestpath",
+        action=argparse.BooleanOptionalAction,
+        default=DecoderSettings().bestpath,
+        help="PocketSphinx lattice rescoring: more CPU, unbounded on noise (default: off)",
+    )
+    g.add_argument(
+        "--live-nbest",
+        action=argparse.BooleanOptionalAction,
+        default=DecoderSettings().live_nbest,
+        help="PocketSphinx: when a live utterance never reaches a sentence's end, rescue its "
+        "best partial path from the n-best list (files always do; default: off)",
+    )
+    g.add_argument(
         "--no-filler",
         action="store_true",
         help="PocketSphinx: no filler (noise) words between grammar words",
@@ -84,6 +97,8 @@ def engine_spec(args: argparse.Namespace) -> EngineSpec:
             beam=args.beam,
             wbeam=args.wbeam,
             fsgusefiller=not args.no_filler,
+            bestpath=args.bestpath,
+            live_nbest=args.live_nbest,
             extra=_ps_options(args.ps_option),
         ),
         frontend=FrontendSettings(
