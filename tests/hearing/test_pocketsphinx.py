@@ -95,6 +95,29 @@ def test_streaming_two_commands_with_endpointing(coach, flite: Callable[..., Pcm
     assert finals[0].end < finals[1].start
 
 
+def test_grammar_switch_mid_utterance_drops_it_and_keeps_hearing(
+    coach: tuple[PocketSphinxRecognizer, Verifier], flite: Callable[..., Pcm]
+) -> None:
+    """The coach changes state whenever it likes, also while the user is speaking."""
+    rec, _ = coach
+    rec.set_grammar("hold")
+    rec.reset()
+    speech = flite("how much time is left")
+    for chunk in chunked(np.concatenate([silence(0.5), speech[: len(speech) // 2]]), 100):
+        assert rec.accept(chunk) is None
+    assert rec._in_utt  # mid-utterance
+    rec.set_grammar("idle")  # raised "Failed to stop utterance processing" before
+    assert not rec._in_utt and rec.grammar == "idle"
+    finals = []
+    audio = np.concatenate([speech[len(speech) // 2 :], silence(1.0)])
+    audio = np.concatenate([audio, flite("start the morning routine"), silence(1.0)])
+    for chunk in chunked(audio, 100):
+        result = rec.accept(chunk)
+        if result is not None and result.text:
+            finals.append(result.text)
+    assert finals[-1] == "start the morning routine", finals
+
+
 def test_silence_gives_nothing(coach) -> None:  # type: ignore[no-untyped-def]
     rec, _ = coach
     assert rec.decode(silence(1.0)).text == ""
@@ -237,3 +260,12 @@ def test_engine_options_reach_the_decoder_settings() -> None:
     assert (default.bestpath, default.live_nbest) == (False, False)
     chosen = engine_spec(parser.parse_args(["--bestpath", "--live-nbest"])).decoder
     assert (chosen.bestpath, chosen.live_nbest) == (True, True)
+    spec = engine_spec(
+        parser.parse_args(
+            ["--no-filler", "--beam", "1e-40", "--vad-mode", "3", "--noise-suppression", "0",
+             "--ps-option", "fillprob=1e-2"]
+        )
+    )  # fmt: skip
+    assert spec.decoder.fsgusefiller is False and spec.decoder.beam == 1e-40
+    assert spec.decoder.extra == {"fillprob": 1e-2}
+    assert spec.endpoint.vad_mode == 3 and spec.frontend.noise_suppression == 0

@@ -3,12 +3,57 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from voice.hearing.endpoint import EndpointSettings
 from voice.hearing.engines import ENGINES, EngineSpec
 from voice.hearing.frontend import FrontendSettings
 from voice.hearing.pocketsphinx_engine import DecoderSettings
+
+Settings = FrontendSettings | EndpointSettings | DecoderSettings
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One command-line option that sets one field of a settings dataclass."""
+
+    flag: str
+    owner: type[Settings]
+    attr: str
+    help: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+_ON_OFF = {"action": argparse.BooleanOptionalAction}
+
+# The option and the field it sets live in one row, so the parser and engine_spec agree.
+_OPTIONS = (
+    _Option("--noise-suppression", FrontendSettings, "noise_suppression",
+            "WebRTC noise suppression level, 0 = off",
+            {"type": int, "choices": range(0, 5), "metavar": "0-4"}),
+    _Option("--auto-gain", FrontendSettings, "auto_gain",
+            "WebRTC automatic gain target in dBFS, 0 = off", {"type": int, "metavar": "DBFS"}),
+    _Option("--trailing-silence", EndpointSettings, "trailing_silence_s",
+            "seconds of silence that end an utterance", {"type": float, "metavar": "S"}),
+    _Option("--vad-mode", EndpointSettings, "vad_mode", "VAD aggressiveness",
+            {"type": int, "choices": range(0, 4), "metavar": "0-3"}),
+    _Option("--beam", DecoderSettings, "beam", "PocketSphinx beam", {"type": float}),
+    _Option("--wbeam", DecoderSettings, "wbeam", "PocketSphinx word-exit beam", {"type": float}),
+    _Option("--filler", DecoderSettings, "fsgusefiller",
+            "PocketSphinx: filler (noise) words between grammar words", _ON_OFF),
+    _Option("--bestpath", DecoderSettings, "bestpath",
+            "PocketSphinx lattice rescoring: more CPU, unbounded on noise", _ON_OFF),
+    _Option("--live-nbest", DecoderSettings, "live_nbest",
+            "PocketSphinx: when a live utterance never reaches a sentence's end, rescue its "
+            "best partial path from the n-best list (files always do)", _ON_OFF),
+)  # fmt: skip
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -20,66 +65,16 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="auto: Vosk when a model is present, else PocketSphinx (default)",
     )
     g.add_argument("--vosk-model", metavar="PATH", help="Vosk model directory or installed name")
-    g.add_argument(
-        "--noise-suppression",
-        type=int,
-        default=FrontendSettings().noise_suppression,
-        choices=range(0, 5),
-        metavar="0-4",
-        help="WebRTC noise suppression level, 0 = off (default %(default)s)",
-    )
-    g.add_argument(
-        "--auto-gain",
-        type=int,
-        default=FrontendSettings().auto_gain,
-        metavar="DBFS",
-        help="WebRTC automatic gain target in dBFS, 0 = off (default %(default)s)",
-    )
-    g.add_argument(
-        "--trailing-silence",
-        type=float,
-        metavar="S",
-        default=EndpointSettings().trailing_silence_s,
-        help="seconds of silence that end an utterance (default %(default)s)",
-    )
-    g.add_argument(
-        "--vad-mode",
-        type=int,
-        choices=range(0, 4),
-        metavar="0-3",
-        default=EndpointSettings().vad_mode,
-        help="VAD aggressiveness (default %(default)s)",
-    )
-    g.add_argument(
-        "--beam",
-        type=float,
-        default=DecoderSettings().beam,
-        help="PocketSphinx beam (default %(default)g)",
-    )
-    g.add_argument(
-        "--wbeam",
-        type=float,
-        default=DecoderSettings().wbeam,
-        help="PocketSphinx word-exit beam (default %(default)g)",
-    )
-    g.add_argument(
-        "--bestpath",
-        action=argparse.BooleanOptionalAction,
-        default=DecoderSettings().bestpath,
-        help="PocketSphinx lattice rescoring: more CPU, unbounded on noise (default: off)",
-    )
-    g.add_argument(
-        "--live-nbest",
-        action=argparse.BooleanOptionalAction,
-        default=DecoderSettings().live_nbest,
-        help="PocketSphinx: when a live utterance never reaches a sentence's end, rescue its "
-        "best partial path from the n-best list (files always do; default: off)",
-    )
-    g.add_argument(
-        "--no-filler",
-        action="store_true",
-        help="PocketSphinx: no filler (noise) words between grammar words",
-    )
+    for option in _OPTIONS:
+        default = getattr(option.owner(), option.attr)
+        shown = ("on" if default else "off") if isinstance(default, bool) else "%(default)s"
+        g.add_argument(
+            option.flag,
+            dest=option.dest,
+            default=default,
+            help=f"{option.help} (default {shown})",
+            **option.kwargs,
+        )
     g.add_argument(
         "--ps-option",
         action="append",
@@ -90,21 +85,15 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_spec(args: argparse.Namespace) -> EngineSpec:
+    def settings(owner: type[Settings]) -> dict[str, Any]:
+        return {o.attr: getattr(args, o.dest) for o in _OPTIONS if o.owner is owner}
+
     return EngineSpec(
         engine=args.engine,
         vosk_model=args.vosk_model,
-        decoder=DecoderSettings(
-            beam=args.beam,
-            wbeam=args.wbeam,
-            fsgusefiller=not args.no_filler,
-            bestpath=args.bestpath,
-            live_nbest=args.live_nbest,
-            extra=_ps_options(args.ps_option),
-        ),
-        frontend=FrontendSettings(
-            noise_suppression=args.noise_suppression, auto_gain=args.auto_gain
-        ),
-        endpoint=EndpointSettings(trailing_silence_s=args.trailing_silence, vad_mode=args.vad_mode),
+        decoder=DecoderSettings(**settings(DecoderSettings), extra=_ps_options(args.ps_option)),
+        frontend=FrontendSettings(**settings(FrontendSettings)),
+        endpoint=EndpointSettings(**settings(EndpointSettings)),
     )
 
 

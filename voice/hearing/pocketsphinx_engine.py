@@ -14,18 +14,16 @@ import logging
 import math
 import os
 import tempfile
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm
-from voice.hearing.endpoint import Endpointer, EndpointSettings, speech_span
-from voice.hearing.frontend import Frontend, FrontendSettings
+from voice.hearing.endpoint import EndpointSettings
+from voice.hearing.frontend import FrontendSettings
 from voice.hearing.grammar import CompiledGrammar, GrammarError
+from voice.hearing.streaming import StreamingRecognizer
 from voice.ports import Transcript
 
 _LOG = logging.getLogger(__name__)
@@ -91,8 +89,16 @@ def load_pronunciations(
     return found
 
 
-class PocketSphinxRecognizer:
-    """Recognizer (voice.ports) on PocketSphinx with per-state JSGF grammars."""
+class PocketSphinxRecognizer(StreamingRecognizer):
+    """Recognizer (voice.ports) on PocketSphinx with per-state JSGF grammars.
+
+    Each endpointed utterance is buffered and decoded whole when it ends, as files are:
+    decoding it live normalises the cepstrum with a running mean that starts from the
+    model's guess, and the first command of a session (measured: "how much time is left"
+    heard as "ah my butt on the glute") and the confidence of every later one suffer for it.
+    So there is no partial result, and the decoder is never inside an utterance between
+    calls: a grammar can be switched at any time.
+    """
 
     def __init__(
         self,
@@ -104,16 +110,11 @@ class PocketSphinxRecognizer:
         extra_pronunciations: Mapping[str, list[str]] | None = None,
         initial: str | None = None,
     ) -> None:
-        if not grammars:
-            raise GrammarError("no grammar given")
+        super().__init__(grammars, frontend=frontend, endpoint=endpoint, initial=initial)
         import pocketsphinx
 
         self._ps = pocketsphinx
         self.decoder_settings = decoder or DecoderSettings()
-        self.frontend_settings = frontend or FrontendSettings()
-        self.endpoint_settings = endpoint or EndpointSettings()
-        self._lock = threading.RLock()
-        self._grammars = dict(grammars)
         self._extra = dict(extra_pronunciations or {})
         self._dict_file = self._write_dictionary(self._grammars.values())
         self._decoder = self._make_decoder()
@@ -122,12 +123,7 @@ class PocketSphinxRecognizer:
         if self.decoder_settings.phone_loop_confidence:
             self._decoder.add_allphone_file(PHONE_LOOP, str(model_dir() / "en-us-phone.lm.bin"))
         self._utt_audio: list[bytes] = []
-        self._current = initial or next(iter(self._grammars))
         self._decoder.activate_search(self._grammars[self._current].name)
-        self._frontend = Frontend(self.frontend_settings)
-        self._endpointer = Endpointer(self.endpoint_settings)
-        self._utt_start = 0.0
-        self._in_utt = False
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -184,84 +180,29 @@ class PocketSphinxRecognizer:
         with contextlib.suppress(OSError):
             os.unlink(self._dict_file)
 
-    # --- Recognizer protocol ----------------------------------------------------------------
+    # --- the decoder side of StreamingRecognizer ---------------------------------------------
 
-    @property
-    def grammar(self) -> str:
-        return self._current
+    def _decoder_switch(self, name: str) -> None:
+        self._decoder.activate_search(self._grammars[name].name)
 
-    @property
-    def grammars(self) -> Mapping[str, CompiledGrammar]:
-        return self._grammars
+    def _decoder_reset(self) -> None:
+        self._utt_audio = []
 
-    def set_grammar(self, name: str) -> None:
-        with self._lock:
-            if name not in self._grammars:
-                raise KeyError(f"unknown grammar {name!r}")
-            if name == self._current:
-                return
-            # A search cannot change mid-utterance; finish (and drop) the open one first.
-            if self._in_utt:
-                self._decoder.end_utt()
-                self._in_utt = False
-                self._endpointer = Endpointer(self.endpoint_settings)
-            self._decoder.activate_search(self._grammars[name].name)
-            self._current = name
+    def _decoder_begin(self) -> None:
+        self._utt_audio = []
 
-    def accept(self, pcm: bytes) -> Transcript | None:
-        with self._lock:
-            result: Transcript | None = None
-            for event in self._endpointer.feed(self._frontend.process(pcm)):
-                done = self._on_event(event.kind, event.pcm, event.time)
-                if done is not None:
-                    result = done
-            return result
-
-    def partial(self) -> str:
-        """Always empty: utterances are decoded whole when they end (see _on_event)."""
-        return ""
-
-    def flush(self) -> Transcript | None:
-        with self._lock:
-            result: Transcript | None = None
-            for event in self._endpointer.flush():
-                done = self._on_event(event.kind, event.pcm, event.time)
-                if done is not None:
-                    result = done
-            return result
-
-    def reset(self) -> None:
-        with self._lock:
-            self._in_utt = False
-            self._utt_audio = []
-            self._frontend.reset()
-            self._endpointer = Endpointer(self.endpoint_settings)
-
-    # --- internals ----------------------------------------------------------------------------
-
-    def _on_event(self, kind: str, pcm: bytes, at: float) -> Transcript | None:
-        # The utterance is buffered and decoded whole when it ends, as files are: decoding it
-        # live normalises the cepstrum with a running mean that starts from the model's
-        # guess, and the first command of a session (measured: "how much time is left" heard
-        # as "ah my butt on the glute") and the confidence of every later one suffer for it.
-        if kind == "start":
-            self._in_utt = True
-            self._utt_start = at
-            self._utt_audio = []
-        if not self._in_utt:
-            return None
-        if pcm:
-            self._utt_audio.append(pcm)
-        if kind == "end":
-            self._in_utt = False
-            audio, self._utt_audio = b"".join(self._utt_audio), []
-            self._decoder.start_utt()
-            self._decoder.process_raw(audio, False, True)
-            self._decoder.end_utt()
-            return self._result(
-                self._utt_start, at, audio, partial=self.decoder_settings.live_nbest
-            )
+    def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
+        self._utt_audio.append(pcm)
         return None
+
+    def _decoder_end(self, at: float) -> Transcript:
+        audio, self._utt_audio = b"".join(self._utt_audio), []
+        self._decoder.start_utt()
+        self._decoder.process_raw(audio, False, True)
+        self._decoder.end_utt()
+        return self._result(self._utt_start, at, audio, partial=self.decoder_settings.live_nbest)
+
+    # --- results ---------------------------------------------------------------------------
 
     def _result(self, start: float, end: float, audio: bytes, *, partial: bool) -> Transcript:
         hyp = self._decoder.hyp()
@@ -338,16 +279,12 @@ class PocketSphinxRecognizer:
         with self._lock:
             self._in_utt = False
             self._utt_audio = []
-            frontend = Frontend(self.frontend_settings)
-            cleaned = np.frombuffer(frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2")
-            start, end = 0, len(cleaned)
-            if gate:
-                span = speech_span(cleaned.astype(np.int16), self.endpoint_settings)
-                if span is None:
-                    return Transcript(text="", confidence=0.0)
-                start, end = span
-            self._decoder.start_utt()
+            speech = self._speech(pcm, gate)
+            if speech is None:
+                return Transcript(text="", confidence=0.0)
+            cleaned, start, end = speech
             audio = cleaned[start:end].tobytes()
+            self._decoder.start_utt()
             self._decoder.process_raw(audio, False, True)
             self._decoder.end_utt()
             return self._result(start / SAMPLE_RATE, end / SAMPLE_RATE, audio, partial=True)

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm
-from voice.hearing.endpoint import Endpointer, EndpointSettings, speech_span
-from voice.hearing.frontend import Frontend, FrontendSettings
-from voice.hearing.grammar import CompiledGrammar, GrammarError
+from voice.hearing.endpoint import EndpointSettings
+from voice.hearing.frontend import FrontendSettings
+from voice.hearing.grammar import CompiledGrammar
+from voice.hearing.streaming import StreamingRecognizer
 from voice.ports import Transcript
 
 _LOG = logging.getLogger(__name__)
@@ -29,7 +27,7 @@ _LOG = logging.getLogger(__name__)
 UNK = "[unk]"
 
 
-class VoskRecognizer:
+class VoskRecognizer(StreamingRecognizer):
     """Recognizer (voice.ports) on a Vosk model directory with per-state phrase grammars."""
 
     def __init__(
@@ -42,8 +40,7 @@ class VoskRecognizer:
         max_phrases: int = 2000,
         initial: str | None = None,
     ) -> None:
-        if not grammars:
-            raise GrammarError("no grammar given")
+        super().__init__(grammars, frontend=frontend, endpoint=endpoint, initial=initial)
         import vosk
 
         vosk.SetLogLevel(-1)
@@ -52,107 +49,45 @@ class VoskRecognizer:
         if not (path / "am" / "final.mdl").exists():
             raise FileNotFoundError(f"{path}: not a Vosk model directory")
         self._model = vosk.Model(str(path))
-        self._grammars = dict(grammars)
         self._phrases = {
             name: json.dumps(g.vosk_phrases(max_phrases), ensure_ascii=False)
             for name, g in self._grammars.items()
         }
-        self._current = initial or next(iter(self._grammars))
         self._rec = self._new_recognizer(self._current)
-        self.frontend_settings = frontend or FrontendSettings()
-        self.endpoint_settings = endpoint or EndpointSettings()
-        self._frontend = Frontend(self.frontend_settings)
-        self._endpointer = Endpointer(self.endpoint_settings)
-        self._lock = threading.RLock()
-        self._in_utt = False
-        self._utt_start = 0.0
-        self._partial = ""
 
     def _new_recognizer(self, name: str) -> Any:
         rec = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, self._phrases[name])
         rec.SetWords(True)
         return rec
 
-    @property
-    def grammar(self) -> str:
-        return self._current
-
-    @property
-    def grammars(self) -> Mapping[str, CompiledGrammar]:
-        return self._grammars
-
     def phrases(self, name: str) -> list[str]:
         result: list[str] = json.loads(self._phrases[name])
         return result
 
-    def set_grammar(self, name: str) -> None:
-        with self._lock:
-            if name not in self._grammars:
-                raise KeyError(f"unknown grammar {name!r}")
-            if name == self._current:
-                return
-            # Switching drops a half-heard utterance: it was heard under the old state.
-            self._rec.SetGrammar(self._phrases[name])
-            self._rec.Reset()
-            if self._in_utt:
-                self._in_utt = False
-                self._endpointer = Endpointer(self.endpoint_settings)
-            self._current = name
+    # --- the decoder side of StreamingRecognizer ---------------------------------------------
 
-    def accept(self, pcm: bytes) -> Transcript | None:
-        with self._lock:
-            result: Transcript | None = None
-            for event in self._endpointer.feed(self._frontend.process(pcm)):
-                done = self._on_event(event.kind, event.pcm, event.time)
-                if done is not None:
-                    result = done
-            return result
+    def _decoder_switch(self, name: str) -> None:
+        self._rec.SetGrammar(self._phrases[name])
+        self._rec.Reset()
 
-    def partial(self) -> str:
-        with self._lock:
-            return self._partial
+    def _decoder_reset(self) -> None:
+        self._rec.Reset()
 
-    def flush(self) -> Transcript | None:
-        with self._lock:
-            result: Transcript | None = None
-            for event in self._endpointer.flush():
-                done = self._on_event(event.kind, event.pcm, event.time)
-                if done is not None:
-                    result = done
-            return result
+    def _decoder_begin(self) -> None:
+        self._rec.Reset()
 
-    def reset(self) -> None:
-        with self._lock:
-            self._rec.Reset()
-            self._in_utt = False
-            self._partial = ""
-            self._frontend.reset()
-            self._endpointer = Endpointer(self.endpoint_settings)
-
-    def close(self) -> None:
-        """Nothing to release explicitly; the model is freed with the object."""
-
-    def _on_event(self, kind: str, pcm: bytes, at: float) -> Transcript | None:
-        if kind == "start":
-            self._rec.Reset()
-            self._in_utt = True
-            self._utt_start = at
-            self._partial = ""
-        if not self._in_utt:
-            return None
-        if pcm and self._rec.AcceptWaveform(pcm):
+    def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
+        if self._rec.AcceptWaveform(pcm):
             # Kaldi's own endpointer fired first (long pause inside our window): a result.
             done = self._parse(self._rec.Result(), self._utt_start, at)
-            if done.text:
-                self._in_utt = kind != "end"
-                return done
-        elif pcm:
-            self._partial = str(json.loads(self._rec.PartialResult()).get("partial", ""))
-        if kind == "end":
-            self._in_utt = False
-            self._partial = ""
-            return self._parse(self._rec.FinalResult(), self._utt_start, at)
+            return done if done.text else None
+        self._partial = str(json.loads(self._rec.PartialResult()).get("partial", ""))
         return None
+
+    def _decoder_end(self, at: float) -> Transcript:
+        return self._parse(self._rec.FinalResult(), self._utt_start, at)
+
+    # --- results ---------------------------------------------------------------------------
 
     @staticmethod
     def _parse(raw: str, start: float, end: float) -> Transcript:
@@ -175,14 +110,11 @@ class VoskRecognizer:
     def decode(self, pcm: Pcm, *, gate: bool = True) -> Transcript:
         """Whole recording as one utterance (files, evaluation)."""
         with self._lock:
-            frontend = Frontend(self.frontend_settings)
-            cleaned = np.frombuffer(frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2")
-            start, end = 0, len(cleaned)
-            if gate:
-                span = speech_span(cleaned.astype(np.int16), self.endpoint_settings)
-                if span is None:
-                    return Transcript(text="", confidence=0.0)
-                start, end = span
+            speech = self._speech(pcm, gate)
+            if speech is None:
+                return Transcript(text="", confidence=0.0)
+            cleaned, start, end = speech
+            self._in_utt = False
             self._rec.Reset()
             texts: list[Transcript] = []
             if self._rec.AcceptWaveform(cleaned[start:end].tobytes()):

@@ -1,0 +1,155 @@
+"""What every engine here shares: one grammar per coach state, and the front end and
+endpointer in front of the decoder, behind the Recognizer protocol.
+
+An engine subclasses `StreamingRecognizer` and supplies the decoder side: how to switch its
+search, and how to begin, feed and end one utterance. Utterance boundaries come from our
+endpointer, not the engine's, so both engines hear exactly the same speech.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from voice.hearing.audio_files import Pcm
+from voice.hearing.endpoint import Endpointer, EndpointSettings, Event, speech_span
+from voice.hearing.frontend import Frontend, FrontendSettings
+from voice.hearing.grammar import CompiledGrammar, GrammarError
+from voice.ports import Transcript
+
+
+class StreamingRecognizer:
+    """Recognizer (voice.ports) bookkeeping; subclasses implement the `_decoder_*` hooks."""
+
+    def __init__(
+        self,
+        grammars: Mapping[str, CompiledGrammar],
+        *,
+        frontend: FrontendSettings | None,
+        endpoint: EndpointSettings | None,
+        initial: str | None,
+    ) -> None:
+        if not grammars:
+            raise GrammarError("no grammar given")
+        self._grammars = dict(grammars)
+        self._current = initial or next(iter(self._grammars))
+        if self._current not in self._grammars:
+            raise KeyError(f"unknown grammar {self._current!r}")
+        self.frontend_settings = frontend or FrontendSettings()
+        self.endpoint_settings = endpoint or EndpointSettings()
+        self._frontend = Frontend(self.frontend_settings)
+        self._endpointer = Endpointer(self.endpoint_settings)
+        # accept() runs on the listening thread, set_grammar() on the coach's.
+        self._lock = threading.RLock()
+        self._in_utt = False
+        self._utt_start = 0.0
+        self._partial = ""
+
+    # --- the decoder side ---------------------------------------------------------------------
+
+    def _decoder_switch(self, name: str) -> None:
+        """Make `name` the active grammar; an open utterance is dropped afterwards."""
+        raise NotImplementedError
+
+    def _decoder_reset(self) -> None:
+        """Forget any open utterance."""
+        raise NotImplementedError
+
+    def _decoder_begin(self) -> None:
+        raise NotImplementedError
+
+    def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
+        """Decode speech; may return a result early (an engine's own endpoint fired)."""
+        raise NotImplementedError
+
+    def _decoder_end(self, at: float) -> Transcript:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the engine holds outside Python (none by default)."""
+
+    # --- Recognizer protocol ----------------------------------------------------------------
+
+    @property
+    def grammar(self) -> str:
+        return self._current
+
+    @property
+    def grammars(self) -> Mapping[str, CompiledGrammar]:
+        return self._grammars
+
+    def set_grammar(self, name: str) -> None:
+        with self._lock:
+            if name not in self._grammars:
+                raise KeyError(f"unknown grammar {name!r}")
+            if name == self._current:
+                return
+            self._decoder_switch(name)
+            # A half-heard utterance was heard under the old state: it is dropped.
+            if self._in_utt:
+                self._in_utt = False
+                self._endpointer = Endpointer(self.endpoint_settings)
+            self._current = name
+
+    def accept(self, pcm: bytes) -> Transcript | None:
+        with self._lock:
+            return self._run(self._endpointer.feed(self._frontend.process(pcm)))
+
+    def partial(self) -> str:
+        with self._lock:
+            return self._partial
+
+    def flush(self) -> Transcript | None:
+        with self._lock:
+            return self._run(self._endpointer.flush())
+
+    def reset(self) -> None:
+        with self._lock:
+            self._decoder_reset()
+            self._in_utt = False
+            self._partial = ""
+            self._frontend.reset()
+            self._endpointer = Endpointer(self.endpoint_settings)
+
+    # --- shared internals -----------------------------------------------------------------------
+
+    def _run(self, events: Iterable[Event]) -> Transcript | None:
+        """The last result among the events: the protocol returns one per call, so callers
+        feed chunks shorter than the trailing silence that ends an utterance."""
+        result: Transcript | None = None
+        for event in events:
+            done = self._on_event(event.kind, event.pcm, event.time)
+            if done is not None:
+                result = done
+        return result
+
+    def _on_event(self, kind: str, pcm: bytes, at: float) -> Transcript | None:
+        if kind == "start":
+            self._decoder_begin()
+            self._in_utt = True
+            self._utt_start = at
+            self._partial = ""
+        if not self._in_utt:
+            return None
+        early = self._decoder_feed(pcm, at) if pcm else None
+        if kind != "end":
+            return early
+        self._in_utt = False
+        self._partial = ""
+        return early if early is not None else self._decoder_end(at)
+
+    def _speech(self, pcm: Pcm, gate: bool) -> tuple[Pcm, int, int] | None:
+        """For whole-file decoding: the cleaned recording and the sample span to decode,
+        from the first speech to the last (None when there is no speech at all)."""
+        frontend = Frontend(self.frontend_settings)
+        cleaned: Pcm = np.frombuffer(
+            frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2"
+        ).astype(np.int16)
+        if not gate:
+            return cleaned, 0, len(cleaned)
+        span = speech_span(cleaned, self.endpoint_settings)
+        if span is None:
+            return None
+        return cleaned, span[0], span[1]
