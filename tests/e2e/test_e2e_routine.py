@@ -28,16 +28,6 @@ QUICK_ROUTINE_S = 290.0  # the golden quick routine, returning, at scale 1
 QUICK_SPEECH_S = 107.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "hearing bug (voice/hearing): the coach hears its own intro line 'If you have not warmed "
-        "up yet, walk or jog lightly...' as Stop ('let's stop the stretches'); on a loaded "
-        "machine PocketSphinx's result arrives 6-20 s late, after the self-hearing guard's "
-        "echo tail, so the routine waits on 'do you want to stop?'. Also nbest() yielding None "
-        "kills the listener. The card itself is audible under --time-scale since the speech fix"
-    ),
-)
 def test_4_own_words_never_trigger_an_intent(start_coach: Any, room: Room, tmp_path: Path) -> None:
     coach = start_coach("--time-scale", f"{SCALE:g}")
     with room.recording(tmp_path / "routine.wav") as wav:
