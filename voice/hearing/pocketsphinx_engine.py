@@ -45,17 +45,19 @@ class DecoderSettings:
     pbeam: float = 1e-48
     maxhmmpf: int = 30000
     fsgusefiller: bool = True
-    # Off: lattice rescoring did not buy accuracy on barista-dev (clean 95.0% vs 96.7%
-    # without it) and tripled the CPU in kitchen noise (12 dB: 0.71 vs 0.21 s per audio s).
+    # Off: lattice rescoring bought no accuracy on barista-dev (`eval --limit 60`, benchmark
+    # rule: clean 95.0% with it, 96.7% without; 12 dB 76.7% both) for 3-4x the CPU
+    # (clean 0.048 vs 0.017, 12 dB 0.67 vs 0.16 s per audio s).
     bestpath: bool = False
     # FSG posteriors are always ~1.0, so confidence comes from comparing the grammar path's
     # score with a free phone loop's on the same audio (costs a second, cheaper pass).
     phone_loop_confidence: bool = True
     # When no path reaches the grammar's end, take the best partial path from the n-best
-    # list. Whole files (transcribe, eval) always do: it is most of the accuracy in noise.
-    # Live streams do not by default: there the endpointer has already ended the utterance,
-    # and the speech that needs the fallback is mostly talk that is no command at all,
-    # whose lattice is the unbounded cost above.
+    # list. Whole files (transcribe, eval) always do: the recording runs on into noise, and
+    # it was worth 8 points at 12 dB (68% vs 60%). Live utterances, ended by the endpointer,
+    # gained nothing from it (barista-dev at 12 dB: 23 of 33 accepted either way) while its
+    # lattice doubled the CPU on commands in noise and took talk that is no command to 1.2 s
+    # of CPU per audio second.
     live_nbest: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
