@@ -69,6 +69,9 @@ class CoachProcess:
         # Each coach keeps its own history: an interrupted session must not make the next
         # test's coach offer to resume it.
         env["XDG_DATA_HOME"] = str(self.workdir / "data")
+        # The test run's own STRETCH_COACH_HOME (inherited by the room) would be shared by
+        # every coach: a session cut short in one test made the next coach offer to resume.
+        env["STRETCH_COACH_HOME"] = str(self.workdir / "data")
         self.proc = subprocess.Popen(
             cmd,
             env=env,
