@@ -38,6 +38,11 @@ def _into_a_hold(coach: Any) -> float:
 
 
 def _hears_pause(coach: Any, person: Person) -> None:
+    """Say "pause" while the coach is quiet: this is about hearing again, not barge-in
+    (speaking over the coach is scenarios 2 and 3)."""
+    deadline = time.monotonic() + 20
+    while coach.status().get("speaking") and time.monotonic() < deadline:
+        time.sleep(0.05)
     t_end = person.say("pause")
     coach.wait_for(
         lambda e: e.kind == "status" and e.data.get("paused") is True,

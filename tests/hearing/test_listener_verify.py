@@ -253,3 +253,23 @@ def test_over_the_coach_only_short_barge_in_commands_count(verifier: Verifier) -
         "not in the allowed templates",
         "too long for a command said over the coach",
     ]
+
+
+def test_barge_in_commands_have_a_lower_confidence_floor(verifier: Verifier) -> None:
+    heard: list[str] = []
+    rejected: list[str] = []
+    listener = Listener(
+        ListSource([]),
+        ScriptedRecognizer(),
+        STATES,
+        lambda t, c, e: heard.append(t),
+        verifier=verifier,
+        initial_state="hold",
+        on_rejected=lambda v: rejected.append(v.reason),
+        min_confidence=0.5,
+    )
+    listener.handle(Transcript("pause", 0.3))  # a one-word command scores low
+    listener.handle(Transcript("how much time is left", 0.3))
+    listener.handle(Transcript("stop", 0.1))
+    assert heard == ["pause"]
+    assert rejected == ["low confidence", "low confidence"]

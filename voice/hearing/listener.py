@@ -80,6 +80,10 @@ DEFAULT_STATE_INTENTS: dict[str, frozenset[str]] = {
 # still scores 0.7 or more. No floor separates the two: this one halves false activations,
 # and the state grammars, the templates and the echo checks must do the rest.
 DEFAULT_MIN_CONFIDENCE = 0.5
+# One-word commands score low on that scale whatever is said (flite voices saying "pause"
+# and "stop": 0.23-0.36, "ouch that hurts" 0.40-0.44), and missing a "stop" or an "ouch"
+# costs far more than a stray pause: barge-in commands get a lower floor.
+BARGE_IN_MIN_CONFIDENCE = 0.2
 
 # After the coach stops talking its voice still rings in the room and in the audio queue.
 ECHO_TAIL_S = 0.4
@@ -372,7 +376,10 @@ class Listener:
         if guard_text is not None:
             allowed = allowed & self._barge_in
         verdict = self._verifier.check(transcript, allowed)
-        if verdict.accepted and verdict.confidence < self._min_confidence:
+        floor = self._min_confidence
+        if verdict.intent in self._barge_in:
+            floor = min(floor, BARGE_IN_MIN_CONFIDENCE)
+        if verdict.accepted and verdict.confidence < floor:
             verdict = Verdict(
                 False,
                 verdict.text,
