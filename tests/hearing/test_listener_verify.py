@@ -273,3 +273,20 @@ def test_barge_in_commands_have_a_lower_confidence_floor(verifier: Verifier) -> 
     listener.handle(Transcript("stop", 0.1))
     assert heard == ["pause"]
     assert rejected == ["low confidence", "low confidence"]
+
+
+def test_over_the_coach_the_full_floor_applies(verifier: Verifier) -> None:
+    heard: list[str] = []
+    listener = Listener(
+        ListSource([]),
+        ScriptedRecognizer(),
+        STATES,
+        lambda t, c, e: heard.append(t),
+        verifier=verifier,
+        initial_state="hold",
+        min_confidence=0.5,
+    )
+    listener.set_speaking("Twenty seconds left.")
+    listener.handle(Transcript("ouch", 0.3))
+    listener.handle(Transcript("ouch", 0.8))
+    assert heard == ["ouch"]

@@ -82,7 +82,8 @@ DEFAULT_STATE_INTENTS: dict[str, frozenset[str]] = {
 DEFAULT_MIN_CONFIDENCE = 0.5
 # One-word commands score low on that scale whatever is said (flite voices saying "pause"
 # and "stop": 0.23-0.36, "ouch that hurts" 0.40-0.44), and missing a "stop" or an "ouch"
-# costs far more than a stray pause: barge-in commands get a lower floor.
+# costs far more than a stray pause: barge-in commands get a lower floor while the coach is
+# quiet (over its voice a low-scoring "ow" was the coach itself, in the audio room).
 BARGE_IN_MIN_CONFIDENCE = 0.2
 
 # After the coach stops talking its voice still rings in the room and in the audio queue.
@@ -377,7 +378,8 @@ class Listener:
             allowed = allowed & self._barge_in
         verdict = self._verifier.check(transcript, allowed)
         floor = self._min_confidence
-        if verdict.intent in self._barge_in:
+        if verdict.intent in self._barge_in and guard_text is None:
+            # Only when the coach is quiet: over its voice a low score is usually its voice.
             floor = min(floor, BARGE_IN_MIN_CONFIDENCE)
         if verdict.accepted and verdict.confidence < floor:
             verdict = Verdict(
