@@ -185,7 +185,7 @@ def test_listener_end_to_end_on_synthetic_audio(flite: Callable[..., Pcm], tmp_p
     listener.join(60)
     assert listener.error is None
     # Idle state: the routine start is heard, the hold-only question is not.
-    assert [h[0] for h in heard] == ["start the morning routine"]
+    assert [h[0] for h in heard] == ["start the morning routine"], heard
     assert heard[0][1] >= 0.5
 
 
