@@ -8,6 +8,7 @@ the coach hearing itself through the room.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -383,46 +384,18 @@ class Listener:
             # Only when the coach is quiet: over its voice a low score is usually its voice.
             floor = min(floor, BARGE_IN_MIN_CONFIDENCE)
         if verdict.accepted and verdict.confidence < floor:
-            verdict = Verdict(
-                False,
-                verdict.text,
-                verdict.intent,
-                verdict.slots,
-                verdict.confidence,
-                "low confidence",
-            )
+            verdict = _rejected(verdict, "low confidence")
         share = self._share_of_echo(transcript) if transcript.text else None
         if (
             verdict.accepted
             and guard_text is not None
             and transcript.end - transcript.start > MAX_BARGE_IN_S
         ):
-            verdict = Verdict(
-                False,
-                verdict.text,
-                verdict.intent,
-                verdict.slots,
-                verdict.confidence,
-                "too long for a command said over the coach",
-            )
+            verdict = _rejected(verdict, "too long for a command said over the coach")
         if share is not None and share > self._max_echo_share:
-            verdict = Verdict(
-                False,
-                verdict.text,
-                verdict.intent,
-                verdict.slots,
-                verdict.confidence,
-                f"echo of the coach's own speech ({share:.0%} of it)",
-            )
+            verdict = _rejected(verdict, f"echo of the coach's own speech ({share:.0%} of it)")
         if verdict.accepted and guard_text is not None and echoes(verdict.text, guard_text):
-            verdict = Verdict(
-                False,
-                verdict.text,
-                verdict.intent,
-                verdict.slots,
-                verdict.confidence,
-                "echo of the coach's own speech",
-            )
+            verdict = _rejected(verdict, "echo of the coach's own speech")
         if verdict.accepted:
             _LOG.debug("heard %r (%.2f) in %s", verdict.text, verdict.confidence, state)
             self._on_heard(verdict.text, verdict.confidence, end_time)
@@ -450,6 +423,10 @@ class Listener:
         _LOG.debug("%r at %.2f-%.2f s: %s the coach's echo", transcript.text, start, end,
                    "none of it" if share is None else f"{share:.0%}")  # fmt: skip
         return share
+
+
+def _rejected(verdict: Verdict, reason: str) -> Verdict:
+    return dataclasses.replace(verdict, accepted=False, reason=reason)
 
 
 def build_listener(
