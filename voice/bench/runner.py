@@ -87,6 +87,7 @@ def run_bench(
     results = {k: _restore(v) for k, v in (saved.get("results") or {}).items()}
     stamps: dict[str, str] = dict(saved.get("stamps") or {})
     run_started, run_cpu0 = time.monotonic(), _cpu_s()
+    commit_at_start = report.machine()["commit"]
     for name in only or SECTION_NAMES:
         _LOG.info("bench: %s ...", name)
         started, cpu0 = time.monotonic(), _cpu_s()
@@ -105,9 +106,13 @@ def run_bench(
         f"{(time.monotonic() - run_started) / 60:.1f} min wall, "
         f"{(_cpu_s() - run_cpu0) / 60:.1f} CPU-min"
     )
+    info = report.machine()
+    if info["commit"] != commit_at_start:
+        # Others committed while the bench ran: say which code the run started on.
+        info["commit"] = f"{commit_at_start} at the start, {info['commit']} at the end"
     text = report.assemble(
         old,
-        report.header(report.machine(), argv, quick, stamps, totals),
+        report.header(info, argv, quick, stamps, totals),
         report.render(results, stamps),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
