@@ -69,7 +69,12 @@ def verifier(tmp_path: Path) -> Verifier:
     return Verifier(load_intents(path))
 
 
-def make(verifier: Verifier, chunks: list[bytes] | None = None):  # type: ignore[no-untyped-def]
+def make(  # type: ignore[no-untyped-def]
+    verifier: Verifier,
+    chunks: list[bytes] | None = None,
+    initial_state: str = "idle",
+    min_confidence: float = 0.0,
+):
     heard: list[tuple[str, float, float]] = []
     rejected: list[str] = []
     rec = ScriptedRecognizer()
@@ -79,9 +84,10 @@ def make(verifier: Verifier, chunks: list[bytes] | None = None):  # type: ignore
         STATES,
         lambda t, c, e: heard.append((t, c, e)),
         verifier=verifier,
-        initial_state="idle",
+        initial_state=initial_state,
         on_rejected=lambda v: rejected.append(v.reason),
         clock=lambda: 100.0,
+        min_confidence=min_confidence,
     )
     return listener, rec, heard, rejected
 
@@ -256,37 +262,17 @@ def test_over_the_coach_only_short_barge_in_commands_count(verifier: Verifier) -
 
 
 def test_barge_in_commands_have_a_lower_confidence_floor(verifier: Verifier) -> None:
-    heard: list[str] = []
-    rejected: list[str] = []
-    listener = Listener(
-        ListSource([]),
-        ScriptedRecognizer(),
-        STATES,
-        lambda t, c, e: heard.append(t),
-        verifier=verifier,
-        initial_state="hold",
-        on_rejected=lambda v: rejected.append(v.reason),
-        min_confidence=0.5,
-    )
+    listener, _, heard, rejected = make(verifier, initial_state="hold", min_confidence=0.5)
     listener.handle(Transcript("pause", 0.3))  # a one-word command scores low
     listener.handle(Transcript("how much time is left", 0.3))
     listener.handle(Transcript("stop", 0.1))
-    assert heard == ["pause"]
+    assert [h[0] for h in heard] == ["pause"]
     assert rejected == ["low confidence", "low confidence"]
 
 
 def test_over_the_coach_the_full_floor_applies(verifier: Verifier) -> None:
-    heard: list[str] = []
-    listener = Listener(
-        ListSource([]),
-        ScriptedRecognizer(),
-        STATES,
-        lambda t, c, e: heard.append(t),
-        verifier=verifier,
-        initial_state="hold",
-        min_confidence=0.5,
-    )
+    listener, _, heard, _ = make(verifier, initial_state="hold", min_confidence=0.5)
     listener.set_speaking("Twenty seconds left.")
     listener.handle(Transcript("ouch", 0.3))
     listener.handle(Transcript("ouch", 0.8))
-    assert heard == ["ouch"]
+    assert [h[0] for h in heard] == ["ouch"]

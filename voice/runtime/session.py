@@ -138,6 +138,8 @@ def _echo_reference(args: argparse.Namespace, mode: str) -> Any:
     """The tap on the sound card that echo cancellation needs, when the coach speaks aloud."""
     if mode != "tts" or args.tts_out is not None or getattr(args, "no_echo_cancel", False):
         return None
+    if getattr(args, "text", False):  # typed commands: no microphone to clean
+        return None
     from voice.hearing.echo import EchoReference
 
     return EchoReference()
