@@ -48,6 +48,50 @@ def load_sentence_dicts(files: Sequence[Path]) -> list[dict[str, Any]]:
     return out
 
 
+# A data block with `metadata: {spoken: false}` is understood as text but left out of the
+# speech grammars; an expansion rule `NAME@spoken` stands in for `<NAME>` in them. Both are
+# read by voice.hearing.grammar (which works on any hassil file); checked here.
+SPOKEN_KEY = "spoken"
+SPOKEN_RULE_SUFFIX = "@spoken"
+
+
+def spoken_problems(files: Sequence[Path], dicts: Sequence[dict[str, Any]]) -> list[Problem]:
+    """The speech markers used correctly: `metadata.spoken` is true or false, a `NAME@spoken`
+    rule has a plain `NAME` rule to narrow, and every intent keeps a spoken template."""
+    problems: list[Problem] = []
+    rules: set[str] = set()
+    spoken_intents: set[str] = set()
+    intent_files: dict[str, str] = {}
+    for path, data in zip(files, dicts, strict=True):
+        rules.update(str(name) for name in data.get("expansion_rules") or {})
+        for name, intent in (data.get("intents") or {}).items():
+            intent_files.setdefault(name, str(path))
+            blocks = intent.get("data") if isinstance(intent, dict) else None
+            for i, block in enumerate(blocks if isinstance(blocks, list) else []):
+                meta = block.get("metadata") if isinstance(block, dict) else None
+                value = meta.get(SPOKEN_KEY, True) if isinstance(meta, dict) else True
+                if not isinstance(value, bool):
+                    where = f"intents.{name}.data[{i}].metadata.{SPOKEN_KEY}"
+                    problems.append(Problem(str(path), where, "expected true or false"))
+                elif value:
+                    spoken_intents.add(name)
+    for path, data in zip(files, dicts, strict=True):
+        for name in data.get("expansion_rules") or {}:
+            base = str(name).removesuffix(SPOKEN_RULE_SUFFIX)
+            if str(name).endswith(SPOKEN_RULE_SUFFIX) and base not in rules:
+                where = f"expansion_rules.{name}"
+                problems.append(Problem(str(path), where, f"no rule <{base}> to narrow"))
+    for name in sorted(set(intent_files) - spoken_intents):
+        problems.append(
+            Problem(
+                intent_files[name],
+                f"intents.{name}",
+                "every block is 'spoken: false': the intent could never be heard",
+            )
+        )
+    return problems
+
+
 def slot_list(phrases: Mapping[str, Iterable[str]]) -> dict[str, Any]:
     """A hassil text list mapping every phrase to its id."""
     values = [{"in": phrase, "out": value} for value, ps in phrases.items() for phrase in ps]
@@ -78,6 +122,9 @@ def sentence_dict_for(
     dicts = (
         list(files_data) if files_data is not None else load_sentence_dicts(content.sentence_files)
     )
+    problems = spoken_problems(content.sentence_files, dicts)
+    if problems:
+        raise ContentError(problems)
     dicts.append({"lists": content_lists(content)})
     dicts.append(faq_question_intents(content))
     merged = merge_sentence_dicts(dicts)

@@ -103,6 +103,22 @@ BROKEN: dict[str, tuple[Breaker, str]] = {
         ),
         "zz.yaml: intents.Dance: no coach handler",
     ),
+    "spoken_not_a_flag": (
+        replace("sentences/control.yaml", "          spoken: false", "          spoken: nope"),
+        "control.yaml: intents.ReportPain.data[1].metadata.spoken: expected true or false",
+    ),
+    "spoken_rule_narrows_nothing": (
+        replace("sentences/_common.yaml", "  ow@spoken:", "  oww@spoken:"),
+        "_common.yaml: expansion_rules.oww@spoken: no rule <oww> to narrow",
+    ),
+    "intent_never_spoken": (
+        write_bytes(
+            "sentences/zz.yaml",
+            b"language: en\nintents:\n  Dance:\n    data:\n"
+            b"      - sentences: [dance]\n        metadata: {spoken: false}\n",
+        ),
+        "zz.yaml: intents.Dance: every block is 'spoken: false'",
+    ),
     "huge_file": (write_bytes("faq.yaml", b"# " + b"x" * 1_100_000), "faq.yaml: <top>: file is"),
     "missing_file": (lambda d: (d / "faq.yaml").unlink(), "faq.yaml: <top>: file is missing"),
 }

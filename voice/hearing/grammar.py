@@ -5,6 +5,18 @@ barista order stands for millions of sentences, but its tree is small, and JSGF 
 can say the same thing with alternatives and named rules. Vosk takes a phrase list; when the
 sentences are too many to list we hand it the vocabulary instead and let verification (which
 re-parses the text with hassil) enforce the structure.
+
+Text understanding and speech need not cover the same sentences. Typed text is matched
+exactly, so its templates can be broad; a restricted-grammar decoder forces *any* speech
+onto its closest sentence, so every extra phrasing in a speech grammar is one more way for
+ordinary talk to fire a command (and a larger, slower search). Two markers, both plain
+hassil data, keep the speech grammars to what people say:
+
+* a data block with `metadata: {spoken: false}` is understood as text but not compiled into
+  speech grammars;
+* an expansion rule `NAME@spoken` replaces `<NAME>` in speech grammars (a narrower request
+  frame, say), while text keeps `<NAME>`. It should only narrow the rule: the verifier
+  re-parses recognized text against the text templates.
 """
 
 from __future__ import annotations
@@ -41,6 +53,12 @@ _WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _MAX_GLUE_EXPANSION = 5000
 _MAX_PERMUTATION_ITEMS = 6
 _MAX_RULE_DEPTH = 24
+
+
+# Data-block metadata key: false means "text only, not in speech grammars".
+SPOKEN_KEY = "spoken"
+# Suffix of an expansion rule that stands in for the plain rule in speech grammars.
+SPOKEN_RULE_SUFFIX = "@spoken"
 
 
 class GrammarError(ValueError):
@@ -206,7 +224,9 @@ def _convert_list(ref: ListReference, ctx: _Context) -> Node:
 
 
 def _convert_rule(ref: RuleReference, ctx: _Context) -> Node:
-    rule = ctx.expansion_rules.get(ref.rule_name)
+    rule = ctx.expansion_rules.get(ref.rule_name + SPOKEN_RULE_SUFFIX) or ctx.expansion_rules.get(
+        ref.rule_name
+    )
     if rule is None:
         raise GrammarError(f"template uses missing rule <{ref.rule_name}>")
     name, new = _rule_name(ctx, rule, f"rule_{ref.rule_name}")
@@ -304,6 +324,11 @@ class CompiledGrammar:
         for words in _expand(self.root, self.rules):
             yield " ".join(words)
 
+    def accepts(self, text: str) -> bool:
+        """Whether the grammar holds this sentence (words as `normalize_words` splits them)."""
+        words = tuple(normalize_words(text))
+        return len(words) in _ends(self.root, self.rules, words, frozenset({0}))
+
     def to_jsgf(self) -> str:
         lines = ["#JSGF V1.0;", f"grammar {_jsgf_name(self.name)};"]
         lines.append(f"public <command> = {_jsgf(self.root)};")
@@ -371,6 +396,26 @@ def _count(node: Node, rules: Mapping[str, Node], memo: dict[str, int]) -> int:
     return sum(_count(item, rules, memo) for item in node.items)
 
 
+def _ends(
+    node: Node, rules: Mapping[str, Node], words: tuple[str, ...], starts: frozenset[int]
+) -> frozenset[int]:
+    """Positions in `words` where a match of `node` can end, having begun at one of `starts`."""
+    if not starts:
+        return starts
+    if isinstance(node, Word):
+        return frozenset(p + 1 for p in starts if p < len(words) and words[p] == node.text)
+    if isinstance(node, Ref):
+        return _ends(rules[node.name], rules, words, starts)
+    if isinstance(node, Seq):
+        for item in node.items:
+            starts = _ends(item, rules, words, starts)
+        return starts
+    out: frozenset[int] = frozenset()
+    for item in node.items:
+        out |= _ends(item, rules, words, starts)
+    return out
+
+
 def _expand(node: Node, rules: Mapping[str, Node]) -> Iterator[tuple[str, ...]]:
     if isinstance(node, Word):
         yield (node.text,)
@@ -386,6 +431,16 @@ def _expand(node: Node, rules: Mapping[str, Node]) -> Iterator[tuple[str, ...]]:
 
 
 # --- Public entry points ---------------------------------------------------------------------
+
+
+def is_spoken(metadata: Mapping[str, Any] | None) -> bool:
+    """Whether a data block with this metadata belongs in speech grammars (default: yes)."""
+    if not metadata or SPOKEN_KEY not in metadata:
+        return True
+    value = metadata[SPOKEN_KEY]
+    if not isinstance(value, bool):
+        raise GrammarError(f"metadata {SPOKEN_KEY!r} must be true or false, not {value!r}")
+    return value
 
 
 def load_intents(paths: str | Path | Iterable[str | Path]) -> Intents:
@@ -420,6 +475,8 @@ def compile_grammar(
         if intent_names is not None and intent.name not in intent_names:
             continue
         for data in intent.data:
+            if not is_spoken(data.metadata):
+                continue
             ctx = _Context(
                 language=language,
                 slot_lists={**intents.slot_lists, **data.slot_lists},
@@ -437,6 +494,13 @@ def compile_grammar(
         missing = set(intent_names) - set(intents.intents)
         if missing:
             _LOG.warning("grammar %s: unknown intents %s", name, ", ".join(sorted(missing)))
+        unspoken = set(intent_names) - missing - chosen
+        if unspoken:
+            _LOG.warning(
+                "grammar %s: no spoken template for %s (text only)",
+                name,
+                ", ".join(sorted(unspoken)),
+            )
     if not sentences:
         raise GrammarError(f"grammar {name!r} has no sentences")
     root = _alt(sentences)
