@@ -138,6 +138,26 @@ def test_echo_share_tells_the_coach_from_the_person(
     assert after is None  # the coach is silent: nothing can be its echo
 
 
+def test_the_person_passes_the_canceller_and_the_coach_does_not(
+    coach_line: np.ndarray, espeak: Callable[..., Pcm]
+) -> None:
+    person = _float(espeak("pause", "en-gb"))
+    at_s = 0.5 + 0.7 * len(coach_line) / OUT_RATE
+    blocks, mic = _room(coach_line, person, at_s, 0.05)
+    kept: list[SpeexCanceller] = []
+    _cancel(blocks, mic, kept)
+    canceller = kept[0]
+    # A result's span runs on past the words into the coach's voice, as an endpointer's does.
+    said = canceller.passed(at_s - 0.2, at_s + len(person) / SAMPLE_RATE + 0.5)
+    coach_only = [canceller.passed(t, t + 1.0) for t in (at_s - 3.0, at_s - 1.5)]
+    end = 0.5 + len(coach_line) / OUT_RATE
+    after = canceller.passed(end + 0.2, end + 0.9)
+    canceller.close()
+    assert said is not None and said > 0.2, said
+    assert all(p is not None and p < 0.05 for p in coach_only), coach_only
+    assert after is None
+
+
 def test_gcc_phat_finds_the_lag_under_a_second_voice() -> None:
     rng = np.random.default_rng(3)
     ref = (rng.normal(0, 3000, 40_000)).astype(np.int16)

@@ -74,6 +74,7 @@ def make(  # type: ignore[no-untyped-def]
     chunks: list[bytes] | None = None,
     initial_state: str = "idle",
     min_confidence: float = 0.0,
+    echo: Judge | None = None,
 ):
     heard: list[tuple[str, float, float]] = []
     rejected: list[str] = []
@@ -88,6 +89,7 @@ def make(  # type: ignore[no-untyped-def]
         on_rejected=lambda v: rejected.append(v.reason),
         clock=lambda: 100.0,
         min_confidence=min_confidence,
+        echo=echo,
     )
     return listener, rec, heard, rejected
 
@@ -189,8 +191,14 @@ class Judge:
     """What an echo canceller would say: per text, the echo share and whether the coach
     was playing during a span (by its start); the spans asked are recorded."""
 
-    def __init__(self, shares: dict[str, float], playing: set[float]) -> None:
+    def __init__(
+        self,
+        shares: dict[str, float],
+        playing: set[float],
+        passes: dict[str, float] | None = None,
+    ) -> None:
         self.shares = shares
+        self.passes = passes or {}
         self.playing_for = playing
         self.current = ""
         self.asked: list[tuple[float, float]] = []
@@ -198,6 +206,9 @@ class Judge:
     def echo_share(self, start: float, end: float) -> float | None:
         self.asked.append((round(start, 3), round(end, 3)))
         return self.shares.get(self.current)
+
+    def passed(self, start: float, end: float) -> float | None:
+        return self.passes.get(self.current)
 
     def playing(self, start: float, end: float) -> float:
         return 1.0 if round(start, 3) in self.playing_for else 0.0
@@ -259,6 +270,22 @@ def test_over_the_coach_only_short_barge_in_commands_count(verifier: Verifier) -
         "not in the allowed templates",
         "too long for a command said over the coach",
     ]
+
+
+def test_over_the_coach_a_low_scored_command_counts_when_it_passed_the_canceller(
+    verifier: Verifier,
+) -> None:
+    judge = Judge({}, playing={1.0, 2.0}, passes={"pause": 0.6, "ouch": 0.01})
+    listener, _, heard, rejected = make(
+        verifier, initial_state="hold", min_confidence=0.5, echo=judge
+    )
+    listener.set_speaking("twenty seconds left")
+    # The person's word passed the echo canceller; the coach's own residual did not.
+    for text, start in (("pause", 1.0), ("ouch", 2.0)):
+        judge.current = text
+        listener.handle(Transcript(text, 0.35, start=start, end=start + 0.5))
+    assert [h[0] for h in heard] == ["pause"]
+    assert rejected == ["low confidence"]
 
 
 def test_barge_in_commands_have_a_lower_confidence_floor(verifier: Verifier) -> None:

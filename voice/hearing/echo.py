@@ -85,7 +85,7 @@ class EchoSettings:
     slack_s: float = 0.05  # a measured delay this close to the current one needs no reset
     max_hold_s: float = 0.15  # longest wait for the reference to catch up
     residual_suppress_db: int = -40  # Speex residual-echo suppression, coach alone
-    residual_suppress_active_db: int = -15  # ... while the person talks over it
+    residual_suppress_active_db: int = -30  # ... while the person talks over it
     keep_s: float = 4.0  # reference history kept
     history_s: float = 12.0  # output kept to judge a whole utterance (echo_share)
 
@@ -279,7 +279,7 @@ class SpeexCanceller:
             if np.any(ref):
                 self._energy_in += float(np.sum(mic[:whole].astype(np.float64) ** 2))
                 self._energy_out += float(np.sum(out.astype(np.float64) ** 2))
-            self._history.add(linear, ref)
+            self._history.add(linear, ref, mic[:whole], out)
         return out.astype("<i2").tobytes()
 
     def playing(self, start: float, end: float) -> float:
@@ -291,6 +291,20 @@ class SpeexCanceller:
             return 0.0
         power = np.mean(ref[: frames * FRAME].reshape(frames, FRAME).astype(np.float64) ** 2, 1)
         return float(np.mean(power > PLAYING_RMS**2))
+
+    def passed(self, start: float, end: float) -> float | None:
+        """Share of the microphone's energy between `start` and `end` (seconds of the output
+        stream) that the canceller let through; None when the coach played nothing then.
+
+        The person's voice passes and the coach's echo does not, so a command said over the
+        coach keeps a large share (its words are most of the energy), while the coach's
+        residual heard alone keeps a tiny one, however the decoder scored its words.
+        """
+        with self._lock:
+            mic, out, ref = self._history.energies(start, end)
+        if ref is None or mic <= 0.0:
+            return None
+        return out / mic
 
     def echo_share(self, start: float, end: float) -> float | None:
         """How much of what came out between `start` and `end` (seconds of the output
@@ -340,21 +354,45 @@ class SpeexCanceller:
 
 
 class _History:
-    """The canceller's recent output and the reference it was given, by output sample."""
+    """The canceller's recent linear output and the reference it was given, by output
+    sample, with the energy of its input and final output per 10 ms frame."""
 
     def __init__(self, keep: int) -> None:
         self._keep = keep
         self._out = np.zeros(0, dtype=np.int16)
         self._ref = np.zeros(0, dtype=np.int16)
+        self._mic_energy = np.zeros(0, dtype=np.float64)
+        self._final_energy = np.zeros(0, dtype=np.float64)
         self._first = 0  # output sample index of self._out[0]
 
-    def add(self, out: npt.NDArray[np.int16], ref: npt.NDArray[np.int16]) -> None:
+    def add(
+        self,
+        out: npt.NDArray[np.int16],
+        ref: npt.NDArray[np.int16],
+        mic: npt.NDArray[np.int16],
+        final: npt.NDArray[np.int16],
+    ) -> None:
         self._out = np.concatenate([self._out, out])
         self._ref = np.concatenate([self._ref, ref])
+        self._mic_energy = np.concatenate([self._mic_energy, _frame_energy(mic)])
+        self._final_energy = np.concatenate([self._final_energy, _frame_energy(final)])
         drop = len(self._out) - self._keep
         if drop > 0:
+            drop -= drop % FRAME  # whole frames, so the energies stay lined up
             self._out, self._ref = self._out[drop:], self._ref[drop:]
+            self._mic_energy = self._mic_energy[drop // FRAME :]
+            self._final_energy = self._final_energy[drop // FRAME :]
             self._first += drop
+
+    def energies(self, start: float, end: float) -> tuple[float, float, float | None]:
+        """Energy in, energy out, and of the reference (None when silent) over a span."""
+        _, ref = self.window(start, end)
+        a = max(0, int(start * SAMPLE_RATE) - self._first) // FRAME
+        b = max(a, int(end * SAMPLE_RATE) - self._first) // FRAME
+        heard = float(np.sum(self._mic_energy[a:b]))
+        left = float(np.sum(self._final_energy[a:b]))
+        loud = len(ref) and np.sqrt(np.mean(ref.astype(np.float64) ** 2)) >= PLAYING_RMS / 4
+        return heard, left, float(np.sum(ref.astype(np.float64) ** 2)) if loud else None
 
     def window(
         self, start: float, end: float
@@ -362,6 +400,13 @@ class _History:
         a = max(0, int(start * SAMPLE_RATE) - self._first)
         b = max(a, int(end * SAMPLE_RATE) - self._first)
         return self._out[a:b], self._ref[a:b]
+
+
+def _frame_energy(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
+    frames = len(pcm) // FRAME
+    squares = pcm[: frames * FRAME].reshape(frames, FRAME).astype(np.float64) ** 2
+    energy: npt.NDArray[np.float64] = squares.sum(axis=1)
+    return energy
 
 
 def coherence(

@@ -96,6 +96,11 @@ ECHO_TAIL_S = 0.4
 # Measured: the person's words 0.00-0.08, the coach's residual alone 0.3-0.5.
 MAX_ECHO_SHARE = 0.2
 
+# Over the coach's voice, a barge-in command gets the lower floor only when most of the
+# result's energy passed the echo canceller (it is the person's voice, not the coach's
+# residual). To be measured in the audio room.
+MIN_PASSED_OVER_COACH = 0.1
+
 # Over the coach's voice a command is short ("pause", "ouch, that hurts"); a long stretch of
 # "speech" there is the coach's own lines leaking through, whatever words it decodes to.
 MAX_BARGE_IN_S = 4.0
@@ -107,6 +112,8 @@ class EchoJudge(Protocol):
     """What the echo canceller knows about a span of the audio (seconds of the stream)."""
 
     def echo_share(self, start: float, end: float) -> float | None: ...
+
+    def passed(self, start: float, end: float) -> float | None: ...
 
     def playing(self, start: float, end: float) -> float: ...
 
@@ -379,13 +386,16 @@ class Listener:
         if guard_text is not None:
             allowed = allowed & self._barge_in
         verdict = self._verifier.check(transcript, allowed)
+        share, passed = self._echo_of(transcript) if transcript.text else (None, None)
         floor = self._min_confidence
-        if verdict.intent in self._barge_in and guard_text is None:
-            # Only when the coach is quiet: over its voice a low score is usually its voice.
+        if verdict.intent in self._barge_in and (
+            guard_text is None or (passed is not None and passed >= MIN_PASSED_OVER_COACH)
+        ):
+            # Over the coach's voice a low score is usually its voice, unless the canceller
+            # let most of the sound through: then it was the person's.
             floor = min(floor, BARGE_IN_MIN_CONFIDENCE)
         if verdict.accepted and verdict.confidence < floor:
             verdict = _rejected(verdict, "low confidence")
-        share = self._share_of_echo(transcript) if transcript.text else None
         if (
             verdict.accepted
             and guard_text is not None
@@ -415,14 +425,20 @@ class Listener:
             return False
         return self._echo.playing(*self._span(transcript)) >= PLAYING_SHARE
 
-    def _share_of_echo(self, transcript: Transcript) -> float | None:
+    def _echo_of(self, transcript: Transcript) -> tuple[float | None, float | None]:
+        """(share of the coach's echo in the result, share of the microphone's energy the
+        canceller let through); None where the coach played nothing or nothing is known."""
         if self._echo is None or transcript.end <= transcript.start:
-            return None
+            return None, None
         start, end = self._span(transcript)
         share = self._echo.echo_share(start, end)
-        _LOG.debug("%r at %.2f-%.2f s: %s the coach's echo", transcript.text, start, end,
-                   "none of it" if share is None else f"{share:.0%}")  # fmt: skip
-        return share
+        passed = self._echo.passed(start, end)
+        _LOG.debug(
+            "%r (%.2f) at %.2f-%.2f s: echo share %s, passed %s", transcript.text,
+            transcript.confidence, start, end, "-" if share is None else f"{share:.0%}",
+            "-" if passed is None else f"{passed:.1%}",
+        )  # fmt: skip
+        return share, passed
 
 
 def _rejected(verdict: Verdict, reason: str) -> Verdict:
