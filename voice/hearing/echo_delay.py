@@ -29,6 +29,9 @@ class DelaySettings:
     min_ref_rms: float = 200.0  # int16 RMS: below this the coach is not really playing
 
 
+AGREE_S = 0.005  # two measurements this close are the same delay
+
+
 class DelayEstimator:
     """Feed raw microphone audio with its timestamps; `delay` is the offset to add to a
     microphone timestamp to find the same sound on the speaker's timeline."""
@@ -42,6 +45,7 @@ class DelayEstimator:
         self._since = 0
         self.delay: float | None = None
         self.peak = 0.0
+        self._candidate: float | None = None
 
     def feed(self, mic: npt.NDArray[np.int16], at: float) -> bool:
         """Keep the audio; measure when it is time. True when `delay` changed."""
@@ -63,11 +67,17 @@ class DelayEstimator:
         if np.sqrt(np.mean(ref.astype(np.float64) ** 2)) < s.min_ref_rms:
             return False
         lag, peak = gcc_phat(self._mic, ref, reach)
-        if peak < s.min_peak:
+        if peak < s.min_peak or abs(lag) >= reach:
+            return False  # no clear peak, or one at the edge of the search: not a delay
+        delay = lag / SAMPLE_RATE
+        # Each change resets the echo filter, which then needs seconds to learn the room
+        # again: a new delay is believed only when the next measurement agrees with it
+        # (one stray peak, -600 ms between two of +17 ms, was seen in the audio room).
+        candidate, self._candidate = self._candidate, delay
+        if candidate is None or abs(delay - candidate) > AGREE_S:
             return False
         self.peak = peak
-        delay = lag / SAMPLE_RATE
-        changed = self.delay is None or abs(delay - self.delay) > 0.005
+        changed = self.delay is None or abs(delay - self.delay) > AGREE_S
         if changed:
             self.delay = delay
         return changed
