@@ -17,7 +17,8 @@ def _speaker(seconds: float) -> np.ndarray:
     # Speech-like: noise bursts with gaps, so the cross-correlation has structure.
     noise = rng.normal(0, 3000, int(seconds * SAMPLE_RATE))
     gate = (np.sin(np.arange(len(noise)) / SAMPLE_RATE * 2 * np.pi * 3) > -0.3).astype(float)
-    return np.clip(noise * gate, -32767, 32767).astype(np.int16)
+    pcm: np.ndarray = np.clip(noise * gate, -32767, 32767).astype(np.int16)
+    return pcm
 
 
 def _feed(est: DelayEstimator, mic: np.ndarray, block: int = 480) -> list[float | None]:
