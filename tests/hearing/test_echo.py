@@ -119,6 +119,28 @@ def test_the_person_talking_over_the_coach_is_kept(
     assert abs(_db(out[words]) - _db(alone)) <= 3.0
 
 
+def test_after_the_persons_word_the_coachs_residual_is_silenced(
+    coach_line: np.ndarray, espeak: Callable[..., Pcm]
+) -> None:
+    """What the canceller leaves of the coach after a word said over it would otherwise be
+    one more word to the endpointer (in the room: "pause" + leak was heard as "close that")."""
+    voice = espeak("pause", "en-gb")
+    person = _float(voice)
+    at_s = 0.5 + 0.7 * len(coach_line) / OUT_RATE
+    blocks, mic = _room(coach_line, person, at_s, 0.05)
+    out, _ = _cancel(blocks, mic)
+    start = int(at_s * SAMPLE_RATE)
+    end = start + len(person)
+    after = slice(end + int(0.25 * SAMPLE_RATE), end + int(1.0 * SAMPLE_RATE))
+    assert _db(mic[after]) > 50.0  # the coach is still talking there
+    frames = range(after.start, after.stop, 160)
+    loud = [i for i in frames if _db(mic[i : i + 160]) > 50.0]  # the coach's words there
+    silenced = [i for i in loud if not np.any(out[i : i + 160])]
+    assert len(loud) > 20 and len(silenced) >= 0.9 * len(loud), (len(silenced), len(loud))
+    alone = (np.clip(0.5 * person, -1, 1) * 32767).astype(np.int16)
+    assert abs(_db(out[start:end]) - _db(alone)) <= 3.0
+
+
 def test_echo_share_tells_the_coach_from_the_person(
     coach_line: np.ndarray, espeak: Callable[..., Pcm]
 ) -> None:

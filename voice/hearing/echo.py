@@ -86,6 +86,11 @@ class EchoSettings:
     max_hold_s: float = 0.15  # longest wait for the reference to catch up
     residual_suppress_db: int = -40  # Speex residual-echo suppression, coach alone
     residual_suppress_active_db: int = -30  # ... while the person talks over it
+    # While the coach plays, a 10 ms frame this far under the microphone's recent peaks
+    # after cancellation is the coach's residual alone, and is silenced (EchoGate).
+    gate_db: float = -20.0
+    gate_hold_s: float = 0.1  # frames after the person's last one are kept (word endings)
+    gate_decay_db_s: float = 10.0  # how fast the remembered echo peak fades
     keep_s: float = 4.0  # reference history kept
     history_s: float = 12.0  # output kept to judge a whole utterance (echo_share)
 
@@ -229,6 +234,7 @@ class SpeexCanceller:
         self._pending = np.zeros(0, dtype=np.int16)
         self._pending_at = 0.0
         self._history = _History(int(self.settings.history_s * SAMPLE_RATE))
+        self._gate = EchoGate(self.settings)
         self._mic_timeline = Timeline()
         self._out = np.zeros(FRAME, dtype=np.int16)
         self._linear = np.zeros(FRAME, dtype=np.int16)
@@ -274,7 +280,8 @@ class SpeexCanceller:
             linear = np.empty(whole, dtype=np.int16)
             for i in range(0, whole, FRAME):
                 self._frame(mic[i : i + FRAME], ref[i : i + FRAME])
-                out[i : i + FRAME] = self._out
+                keep = self._gate.keep(mic[i : i + FRAME], self._out, ref[i : i + FRAME])
+                out[i : i + FRAME] = self._out if keep else 0
                 linear[i : i + FRAME] = self._linear
             if np.any(ref):
                 self._energy_in += float(np.sum(mic[:whole].astype(np.float64) ** 2))
@@ -351,6 +358,55 @@ class SpeexCanceller:
                 self._lib.speex_preprocess_state_destroy(self._pre)
                 self._echo = None
                 self._pre = None
+
+
+QUIET_FRAME_ENERGY = FRAME * 30.0**2  # a 10 ms frame at int16 RMS 30 (-61 dBFS)
+
+
+class EchoGate:
+    """Silences the frames that are only what is left of the coach's voice.
+
+    Speex's residual suppressor leaves the coach's words 25-45 dB down, and while the person
+    talks it holds back less (it cannot tell the two apart), so the end of the coach's line
+    leaks on after a "pause" said over it. To the endpointer that leak is more speech: it
+    kept the utterance open and the decoder heard "pause" + leak as "close that".
+
+    A frame is the person's when what is left of it is loud next to the loudest the
+    microphone heard lately (a peak that fades 10 dB a second: the coach's echo peaks): the
+    person's words come within a few dB of those, the residual stays 20-45 dB under them.
+    Quiet frames of the coach's speech, and the first of a word after a gap, cannot be judged
+    on their own (the filter removes less of them), hence the remembered peak.
+    """
+
+    def __init__(self, settings: EchoSettings) -> None:
+        self._ratio = 10.0 ** (settings.gate_db / 10.0)
+        self._tail = int(settings.tail_s * SAMPLE_RATE) // FRAME
+        self._hold = int(settings.gate_hold_s * SAMPLE_RATE) // FRAME
+        self._decay = 10.0 ** (-settings.gate_decay_db_s * FRAME / SAMPLE_RATE / 10.0)
+        self._peak = 0.0
+        self._since_played = self._tail + 1  # frames since the reference last played
+        self._held = 0
+        self.gated = 0  # frames silenced so far
+
+    def keep(
+        self, mic: npt.NDArray[np.int16], out: npt.NDArray[np.int16], ref: npt.NDArray[np.int16]
+    ) -> bool:
+        loud = float(np.mean(ref.astype(np.float64) ** 2)) >= PLAYING_RMS**2
+        self._since_played = 0 if loud else self._since_played + 1
+        self._peak = max(float(np.sum(mic.astype(np.float64) ** 2)), self._peak * self._decay)
+        if self._since_played > self._tail:
+            return True  # the coach is quiet: nothing to take for its echo
+        peak = self._peak
+        if peak < QUIET_FRAME_ENERGY:
+            return True  # next to nothing came in
+        if float(np.sum(out.astype(np.float64) ** 2)) >= self._ratio * peak:
+            self._held = self._hold
+            return True
+        if self._held > 0:
+            self._held -= 1
+            return True
+        self.gated += 1
+        return False
 
 
 class _History:
