@@ -199,6 +199,11 @@ class LatticeCounter:
 
     def start_utt(self) -> None: ...
 
+    def set_cmn(self, cmn: str) -> None: ...
+
+    def get_cmn(self, update: bool = False) -> str:
+        return ",".join(["0"] * 13)
+
     def process_raw(self, audio: bytes, no_search: bool, full_utt: bool) -> None: ...
 
     def end_utt(self) -> None: ...
@@ -220,25 +225,31 @@ def counting_recognizer(**settings: Any) -> tuple[PocketSphinxRecognizer, Lattic
     rec = PocketSphinxRecognizer.__new__(PocketSphinxRecognizer)
     rec.decoder_settings = DecoderSettings(phone_loop_confidence=False, **settings)
     rec._decoder = decoder = LatticeCounter()
+    rec._loop = None
     rec._utt_audio = []
     rec._in_utt = False
+    rec._live_open = False
+    rec._probe = decoder  # the cepstral mean probe: the stand-in's means are all zero
+    rec._prior = ",".join(["0"] * 13)
+    rec._used_mean = []
     return rec, decoder
 
 
-def test_live_stream_skips_the_lattice_unless_asked_and_files_use_it() -> None:
-    rec, decoder = counting_recognizer()
+@pytest.mark.parametrize("live_decode", [True, False])
+def test_live_stream_skips_the_lattice_unless_asked_and_files_use_it(live_decode: bool) -> None:
+    rec, decoder = counting_recognizer(live_decode=live_decode)
     rec._on_event("start", b"\0\0" * 160, 0.0)
     live = rec._on_event("end", b"", 0.5)
     assert live is not None and live.text == "" and decoder.nbest_calls == 0
 
-    rec, decoder = counting_recognizer(live_nbest=True)
+    rec, decoder = counting_recognizer(live_nbest=True, live_decode=live_decode)
     rec._on_event("start", b"\0\0" * 160, 0.0)
     rescued = rec._on_event("end", b"", 0.5)
     assert rescued is not None and rescued.text == "pause the" and decoder.nbest_calls == 1
     assert rescued.confidence == 0.5  # a partial path is half-trusted
 
     rec, decoder = counting_recognizer()
-    whole = rec._result(0.0, 1.0, b"", partial=True)  # what decode() asks for
+    whole = rec._result(0.0, 1.0, 0.0, partial=True)  # what decode() asks for
     assert whole.text == "pause the" and decoder.nbest_calls == 1
 
 

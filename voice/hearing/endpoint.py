@@ -24,6 +24,10 @@ VadFn = Callable[[bytes], bool]
 @dataclass(frozen=True)
 class EndpointSettings:
     trailing_silence_s: float = 0.5  # speech ends after this much non-speech
+    # An engine that can tell a finished command (a complete sentence of its grammar that
+    # no longer sentence continues, heard with good confidence) may end the utterance after
+    # this much silence instead; trailing_silence_s stays the hard limit. 0 = never early.
+    early_silence_s: float = 0.2
     preroll_s: float = 0.3  # audio kept before the detected start (soft onsets)
     start_window_s: float = 0.15  # speech starts when most of this window is speech
     start_ratio: float = 0.7
@@ -48,7 +52,10 @@ def webrtc_vad(mode: int) -> VadFn:
 class Event:
     kind: str  # "start" | "audio" | "end"
     pcm: bytes = b""
-    time: float = 0.0  # stream seconds: start of speech for "start", end of speech for "end"
+    # Stream seconds: start of speech for "start", end of speech for "end", end of the
+    # frame for "audio".
+    time: float = 0.0
+    silence_s: float = 0.0  # "audio": the VAD's non-speech run up to the end of this frame
 
 
 class Endpointer:
@@ -86,6 +93,13 @@ class Endpointer:
         for i in range(0, usable, FRAME_BYTES):
             yield from self._frame(data[i : i + FRAME_BYTES])
 
+    def cut(self) -> None:
+        """The engine ended the utterance itself (early endpoint): listen for the next one."""
+        self._in_speech = False
+        self._silent_frames = 0
+        self._preroll.clear()
+        self._window.clear()
+
     def flush(self) -> Iterator[Event]:
         """End of stream: close an open utterance."""
         if self._in_speech:
@@ -112,11 +126,14 @@ class Endpointer:
                 self._window.clear()
             return
         self._speech_frames += 1
-        yield Event("audio", frame)
         self._silent_frames = 0 if speech else self._silent_frames + 1
-        if self._silent_frames >= self._end_frames or self._speech_frames >= self._max_frames:
+        silent = self._silent_frames
+        yield Event("audio", frame, time=self.time, silence_s=silent * FRAME_S)
+        if not self._in_speech:  # cut() while the audio was handled
+            return
+        if silent >= self._end_frames or self._speech_frames >= self._max_frames:
             self._in_speech = False
-            yield Event("end", time=self.time - self._silent_frames * FRAME_S)
+            yield Event("end", time=self.time - silent * FRAME_S)
 
 
 def speech_span(

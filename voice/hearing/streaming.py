@@ -67,6 +67,12 @@ class StreamingRecognizer:
     def _decoder_end(self, at: float) -> Transcript:
         raise NotImplementedError
 
+    def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
+        """After each frame of an open utterance (`at` its end, `silence_s` the VAD's
+        non-speech run so far): the result, if the engine can tell the command is finished
+        before the endpointer's trailing silence has passed. By default it cannot."""
+        return None
+
     def close(self) -> None:
         """Release what the engine holds outside Python (none by default)."""
 
@@ -120,12 +126,14 @@ class StreamingRecognizer:
         feed chunks shorter than the trailing silence that ends an utterance."""
         result: Transcript | None = None
         for event in events:
-            done = self._on_event(event.kind, event.pcm, event.time)
+            done = self._on_event(event.kind, event.pcm, event.time, event.silence_s)
             if done is not None:
                 result = done
         return result
 
-    def _on_event(self, kind: str, pcm: bytes, at: float) -> Transcript | None:
+    def _on_event(
+        self, kind: str, pcm: bytes, at: float, silence_s: float = 0.0
+    ) -> Transcript | None:
         if kind == "start":
             self._decoder_begin()
             self._in_utt = True
@@ -134,6 +142,13 @@ class StreamingRecognizer:
         if not self._in_utt:
             return None
         early = self._decoder_feed(pcm, at) if pcm else None
+        if early is None and kind == "audio":
+            early = self._decoder_early(at, silence_s)
+            if early is not None:  # the engine ended it: the endpointer looks for the next
+                self._in_utt = False
+                self._partial = ""
+                self._endpointer.cut()
+                return early
         if kind != "end":
             return early
         self._in_utt = False

@@ -1,0 +1,259 @@
+"""Live decoding and the early endpoint: a finished command is heard before the endpointer's
+full trailing silence has passed; a command a longer sentence continues is not cut."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from voice.hearing.audio_files import SAMPLE_RATE, Pcm, chunked
+from voice.hearing.endpoint import Endpointer, EndpointSettings
+from voice.hearing.grammar import compile_grammar, compile_state_grammars, load_intents
+from voice.hearing.pocketsphinx_engine import (
+    DecoderSettings,
+    PocketSphinxRecognizer,
+    SentenceCheck,
+)
+from voice.hearing.streaming import StreamingRecognizer
+from voice.ports import Transcript
+
+COACH = """
+language: en
+intents:
+  Pause:
+    data: [{sentences: ["pause [the session]", "hold on"]}]
+  Stop:
+    data: [{sentences: ["stop [the session]", "i am done"]}]
+  TimeLeft:
+    data: [{sentences: ["how much time is left", "how long [is] left"]}]
+  ReportPain:
+    data: [{sentences: ["ouch [that hurts]", "that hurts"]}]
+  StartRoutine:
+    data: [{sentences: ["start [the] {routine} routine"]}]
+lists:
+  routine:
+    values: ["morning", "evening", {"in": "desk break", "out": "desk_break"}]
+"""
+STATES = {"idle": {"StartRoutine"}, "hold": {"Pause", "Stop", "TimeLeft", "ReportPain"}}
+
+
+def silence(seconds: float) -> Pcm:
+    return np.zeros(int(SAMPLE_RATE * seconds), dtype=np.int16)
+
+
+@pytest.fixture(scope="module")
+def intents(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("s") / "coach.yaml"
+    path.write_text(COACH, encoding="utf-8")
+    return load_intents(path)
+
+
+# --- the grammar check --------------------------------------------------------------------
+
+
+def test_sentence_check_tells_complete_commands_from_prefixes(intents) -> None:  # type: ignore[no-untyped-def]
+    check = SentenceCheck(compile_grammar(intents, name="all"))
+    assert check("how much time is left") == (True, False)
+    assert check("pause") == (True, True)  # "pause the session" continues it
+    assert check("pause the session") == (True, False)
+    assert check("ouch") == (True, True)  # "ouch that hurts"
+    assert check("that hurts") == (True, False)
+    assert check("start the") == (False, True)
+    assert check("start desk break routine") == (True, False)  # optional word left out
+    assert check("start the desk") == (False, True)  # inside a slot value
+    assert check("routine start") == (False, False)
+    assert check("how much time is left please") == (False, False)
+
+
+# --- the endpointer and the streaming base ---------------------------------------------------
+
+
+def loud_vad(frame: bytes) -> bool:
+    return bool(np.abs(np.frombuffer(frame, dtype="<i2")).max() > 1000)
+
+
+def tone(seconds: float) -> bytes:
+    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
+    return (np.sin(2 * np.pi * 440 * t) * 20000).astype("<i2").tobytes()
+
+
+def test_audio_events_carry_their_time_and_the_silence_so_far() -> None:
+    ep = Endpointer(EndpointSettings(trailing_silence_s=0.5), vad=loud_vad)
+    events = list(ep.feed(bytes(9600) + tone(0.6) + bytes(32000)))
+    audio = [e for e in events if e.kind == "audio"]
+    assert all(b.time > a.time for a, b in zip(audio, audio[1:], strict=False))
+    assert audio[0].silence_s == 0.0
+    assert audio[-1].silence_s == pytest.approx(0.51, abs=0.01)  # the frame that ends it
+    assert events[-1].kind == "end"
+
+
+def test_cut_ends_the_utterance_and_the_next_one_starts_afresh() -> None:
+    ep = Endpointer(EndpointSettings(trailing_silence_s=0.5), vad=loud_vad)
+    kinds = []
+    for event in ep.feed(tone(0.5) + bytes(6400) + tone(0.5) + bytes(32000)):
+        kinds.append(event.kind)
+        if event.kind == "audio" and event.silence_s >= 0.15:
+            ep.cut()
+    assert [k for k in kinds if k != "audio"] == ["start", "start"]
+    assert not ep.in_speech and list(ep.flush()) == []
+
+
+class EarlyFake(StreamingRecognizer):
+    """Says "done" once an utterance has had 0.15 s of silence: the base's side of it."""
+
+    def __init__(self) -> None:
+        super().__init__({"a": compile_grammar_stub()}, frontend=None, endpoint=None, initial=None)
+        self.ended = 0
+
+    def _decoder_switch(self, name: str) -> None: ...
+
+    def _decoder_reset(self) -> None: ...
+
+    def _decoder_begin(self) -> None: ...
+
+    def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
+        return None
+
+    def _decoder_end(self, at: float) -> Transcript:
+        self.ended += 1
+        return Transcript("late", end=at)
+
+    def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
+        return Transcript("early", end=at - silence_s) if silence_s >= 0.15 else None
+
+
+def compile_grammar_stub():  # type: ignore[no-untyped-def]
+    from voice.hearing.grammar import CompiledGrammar, Word
+
+    return CompiledGrammar("a", frozenset({"A"}), Word("done"))
+
+
+def test_an_early_result_closes_the_utterance_once() -> None:
+    rec = EarlyFake()
+    rec._endpointer = Endpointer(rec.endpoint_settings, vad=loud_vad)
+    rec._frontend.process = lambda pcm: pcm  # type: ignore[method-assign]
+    results = []
+    stream = tone(0.5) + bytes(32000) + tone(0.5) + bytes(32000)
+    for i in range(0, len(stream), 960):
+        out = rec.accept(stream[i : i + 960])
+        if out is not None:
+            results.append(out)
+    assert [r.text for r in results] == ["early", "early"] and rec.ended == 0
+    assert results[0].end == pytest.approx(0.51, abs=0.04)
+    assert rec.flush() is None
+
+
+# --- PocketSphinx, live ------------------------------------------------------------------------
+
+pytest.importorskip("pocketsphinx")
+
+
+@pytest.fixture(scope="module")
+def rec(intents):  # type: ignore[no-untyped-def]
+    r = PocketSphinxRecognizer(compile_state_grammars(intents, STATES), initial="hold")
+    yield r
+    r.close()
+
+
+def stream(rec: PocketSphinxRecognizer, audio: Pcm) -> list[tuple[Transcript, float]]:
+    """Results with the stream time at which each came back."""
+    rec.reset()
+    out = []
+    for i, chunk in enumerate(chunked(audio, 30)):
+        result = rec.accept(chunk)
+        if result is not None and result.text:
+            out.append((result, (i + 1) * 0.03))
+    last = rec.flush()
+    if last is not None and last.text:
+        out.append((last, len(audio) / SAMPLE_RATE))
+    return out
+
+
+def speech_end(pcm: Pcm, offset: float) -> float:
+    loud = np.nonzero(np.abs(pcm.astype(float)) > 0.02 * np.abs(pcm).max())[0]
+    return offset + (loud[-1] + 1) / SAMPLE_RATE
+
+
+def test_a_finished_command_comes_back_before_the_trailing_silence(
+    rec: PocketSphinxRecognizer, flite: Callable[..., Pcm]
+) -> None:
+    rec.set_grammar("hold")
+    speech = flite("how much time is left")
+    heard = stream(rec, np.concatenate([silence(0.5), speech, silence(1.5)]))
+    assert [r.text for r, _ in heard] == ["how much time is left"]
+    result, at = heard[0]
+    waited = at - speech_end(speech, 0.5)
+    settings = rec.endpoint_settings
+    assert waited < settings.trailing_silence_s, waited  # the endpointer alone: 0.65-0.76 s
+    assert result.confidence >= rec.decoder_settings.early_min_confidence
+
+
+def test_a_command_a_longer_one_continues_waits_for_the_trailing_silence(
+    rec: PocketSphinxRecognizer, flite: Callable[..., Pcm]
+) -> None:
+    rec.set_grammar("hold")
+    speech = flite("pause")
+    heard = stream(rec, np.concatenate([silence(0.5), speech, silence(1.5)]))
+    assert [r.text for r, _ in heard] == ["pause"]
+    waited = heard[0][1] - speech_end(speech, 0.5)
+    assert waited >= rec.endpoint_settings.trailing_silence_s
+
+
+def test_a_short_pause_inside_a_command_does_not_split_it(
+    rec: PocketSphinxRecognizer, flite: Callable[..., Pcm]
+) -> None:
+    rec.set_grammar("hold")
+    # flite pads each phrase (~0.11 s after, ~0.23 s before): a pause of ~0.4 s, longer
+    # than the early endpoint's silence, shorter than the endpointer's.
+    audio = np.concatenate([silence(0.5), flite("ouch"), silence(0.05), flite("that hurts")])
+    heard = stream(rec, np.concatenate([audio, silence(1.5)]))
+    assert [r.text for r, _ in heard] == ["ouch that hurts"]
+
+
+def test_without_early_endpoint_the_trailing_silence_ends_it(
+    intents,  # type: ignore[no-untyped-def]
+    flite: Callable[..., Pcm],
+) -> None:
+    rec = PocketSphinxRecognizer(
+        compile_state_grammars(intents, STATES),
+        initial="hold",
+        endpoint=EndpointSettings(early_silence_s=0.0),
+    )
+    speech = flite("how much time is left")
+    heard = stream(rec, np.concatenate([silence(0.5), speech, silence(1.5)]))
+    rec.close()
+    assert [r.text for r, _ in heard] == ["how much time is left"]
+    assert heard[0][1] - speech_end(speech, 0.5) >= 0.5
+
+
+def test_live_and_whole_utterance_decoding_hear_the_first_command_alike(
+    intents,  # type: ignore[no-untyped-def]
+    flite: Callable[..., Pcm],
+) -> None:
+    """The first command of a stream: live CMN from the model's guess misheard it."""
+    grammars = compile_state_grammars(intents, STATES)
+    audio = np.concatenate([silence(0.5), flite("how much time is left"), silence(1.0)])
+    texts = []
+    for live in (True, False):
+        r = PocketSphinxRecognizer(
+            grammars, initial="hold", decoder=DecoderSettings(live_decode=live)
+        )
+        texts.append([t.text for t, _ in stream(r, audio)])
+        r.close()
+    assert texts[0] == texts[1] == [["how much time is left"]][0]
+
+
+def test_only_the_active_grammar_is_kept_unless_preloaded(intents) -> None:  # type: ignore[no-untyped-def]
+    grammars = compile_state_grammars(intents, STATES)
+    r = PocketSphinxRecognizer(grammars, initial="hold")
+    assert r._loaded == {grammars["hold"].name}
+    r.set_grammar("idle")
+    assert r._loaded == {grammars["idle"].name}
+    r.close()
+    r = PocketSphinxRecognizer(
+        grammars, initial="hold", decoder=DecoderSettings(preload_grammars=True)
+    )
+    assert r._loaded == {g.name for g in grammars.values()}
+    r.close()
