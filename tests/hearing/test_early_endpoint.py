@@ -257,3 +257,32 @@ def test_only_the_active_grammar_is_kept_unless_preloaded(intents) -> None:  # t
     )
     assert r._loaded == {g.name for g in grammars.values()}
     r.close()
+
+
+def test_a_continued_command_may_end_early_after_a_longer_silence(
+    intents,  # type: ignore[no-untyped-def]
+    flite: Callable[..., Pcm],
+) -> None:
+    rec = PocketSphinxRecognizer(
+        compile_state_grammars(intents, STATES),
+        initial="hold",
+        endpoint=EndpointSettings(continued_silence_s=0.3),
+        decoder=DecoderSettings(early_min_confidence=0.0),  # flite's "pause" scores ~0.45
+    )
+    speech = flite("pause")
+    heard = stream(rec, np.concatenate([silence(0.5), speech, silence(1.5)]))
+    rec.close()
+    assert [r.text for r, _ in heard] == ["pause"]
+    assert heard[0][1] - speech_end(speech, 0.5) < rec.endpoint_settings.trailing_silence_s
+
+
+def test_engine_options_reach_the_endpoint_settings() -> None:
+    import argparse
+
+    from voice.hearing.cli_options import add_engine_options, engine_spec
+
+    parser = argparse.ArgumentParser()
+    add_engine_options(parser)
+    spec = engine_spec(parser.parse_args(["--early-silence", "0.25", "--continued-silence", "0.4"]))
+    assert (spec.endpoint.early_silence_s, spec.endpoint.continued_silence_s) == (0.25, 0.4)
+    assert engine_spec(parser.parse_args([])).endpoint.continued_silence_s == 0.0

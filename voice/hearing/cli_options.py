@@ -42,6 +42,14 @@ _OPTIONS = (
             "WebRTC automatic gain target in dBFS, 0 = off", {"type": int, "metavar": "DBFS"}),
     _Option("--trailing-silence", EndpointSettings, "trailing_silence_s",
             "seconds of silence that end an utterance", {"type": float, "metavar": "S"}),
+    _Option("--early-silence", EndpointSettings, "early_silence_s",
+            "PocketSphinx: seconds of silence after a complete command that no longer one "
+            "continues before it is heard, 0 = wait for --trailing-silence",
+            {"type": float, "metavar": "S"}),
+    _Option("--continued-silence", EndpointSettings, "continued_silence_s",
+            "PocketSphinx: the same for a complete command a longer one continues "
+            "(\"pause\" / \"pause the session\"), 0 = wait for --trailing-silence",
+            {"type": float, "metavar": "S"}),
     _Option("--vad-mode", EndpointSettings, "vad_mode", "VAD aggressiveness",
             {"type": int, "choices": range(0, 4), "metavar": "0-3"}),
     _Option("--beam", DecoderSettings, "beam", "PocketSphinx beam", {"type": float}),

@@ -432,7 +432,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         if check is None:
             check = self._checks[self._current] = SentenceCheck(self._grammars[self._current])
         complete, continued = check(text)
-        if not complete or continued:
+        if continued:
+            wait = self.endpoint_settings.continued_silence_s
+        if not complete or wait <= 0.0:
             return None
         last_end = None
         for seg in self._decoder.seg() or ():
