@@ -93,10 +93,13 @@ class StreamingRecognizer:
             if name == self._current:
                 return
             self._decoder_switch(name)
-            # A half-heard utterance was heard under the old state: it is dropped.
+            # A half-heard utterance was heard under the old state: it is dropped. The
+            # endpointer keeps its clock: results' times are stream seconds, which the
+            # listener maps onto the echo canceller's audio (a new endpointer restarted them
+            # at 0, and over the coach "ouch" was then judged on the wrong audio).
             if self._in_utt:
                 self._in_utt = False
-                self._endpointer = Endpointer(self.endpoint_settings)
+                self._endpointer.cut()
             self._current = name
 
     def accept(self, pcm: bytes) -> Transcript | None:
