@@ -105,7 +105,7 @@ BROKEN: dict[str, tuple[Breaker, str]] = {
     ),
     "spoken_not_a_flag": (
         replace("sentences/control.yaml", "          spoken: false", "          spoken: nope"),
-        "control.yaml: intents.ReportPain.data[1].metadata.spoken: expected true or false",
+        "control.yaml: intents.Stop.data[1].metadata.spoken: expected true or false",
     ),
     "spoken_rule_narrows_nothing": (
         replace("sentences/_common.yaml", "  ow@spoken:", "  oww@spoken:"),
