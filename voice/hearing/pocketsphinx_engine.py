@@ -84,6 +84,7 @@ CONFIDENCE_SLOPE = 8.0
 PROBE_S = 0.6
 CHECK_GROWTH = 2.0
 MAX_DRIFT = 3.0
+LAST_CHECK_S = 1.2
 BYTES_PER_S = SAMPLE_RATE * 2
 FILLER_PREFIXES = ("<", "[", "(")
 
@@ -242,9 +243,13 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._probe: Any = None
         if self.decoder_settings.live_decode:
             # Measures the cepstral mean of the audio so far (front end only, no search).
+            # Ending its utterance searches every frame: a one-word grammar costs nothing.
             self._probe = self._make_decoder()
-            self._probe.add_allphone_file(PHONE_LOOP, str(model_dir() / "en-us-phone.lm.bin"))
-            self._probe.activate_search(PHONE_LOOP)
+            word = min(self._grammars[self._current].vocabulary)
+            self._probe.add_jsgf_string(
+                "probe", f"#JSGF V1.0;\ngrammar probe;\npublic <w> = {word};\n"
+            )
+            self._probe.activate_search("probe")
         # The cepstral mean a whole-utterance decode starts from: the model's guess, then
         # where the last utterance left it (whole-utterance CMN here depends on it).
         self._prior = str(self._decoder.get_cmn(False))
@@ -356,7 +361,12 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             if self._live_open:
                 self._search(pcm)
             return None
-        self._next_check *= CHECK_GROWTH
+        # Commands are short: past the last check, talk and noise are not searched again.
+        self._next_check = (
+            self._next_check * CHECK_GROWTH
+            if self._next_check < LAST_CHECK_S * BYTES_PER_S
+            else math.inf
+        )
         if not self._live_open:
             self._go_live(self._utt_mean())
         else:
