@@ -145,7 +145,7 @@ def test_2_pause_while_counting_then_resume(
         resumed = coach.wait_for(
             _status_event(lambda s: s["paused"] is False),
             timeout=12,
-            since=t_end - 3,
+            since=paused.at + 0.001,  # not the unpaused status from before the pause
             what="paused: false after 'resume'",
         )
         record("resume: speech end -> resumed (s)", resumed.at - t_end)

@@ -272,6 +272,27 @@ def test_over_the_coach_only_short_barge_in_commands_count(verifier: Verifier) -
     ]
 
 
+def test_over_the_coach_any_command_counts_when_the_audio_shows_the_persons_voice(
+    verifier: Verifier,
+) -> None:
+    """Only the echo canceller's evidence lifts the barge-in restriction: the person's voice
+    passed it, the coach's residual did not (a transcript alone cannot tell the two)."""
+    judge = Judge(
+        {"how much time is left": 0.02, "how long is left": 0.14},
+        playing={1.0, 3.0},
+        passes={"how much time is left": 0.55, "how long is left": 0.2},
+    )
+    listener, _, heard, rejected = make(
+        verifier, initial_state="hold", min_confidence=0.5, echo=judge
+    )
+    listener.set_speaking("ask me how much time is left whenever you like")
+    for text, start in (("how much time is left", 1.0), ("how long is left", 3.0)):
+        judge.current = text
+        listener.handle(Transcript(text, 0.8, start=start, end=start + 1.2))
+    assert [h[0] for h in heard] == ["how much time is left"]
+    assert rejected == ["not in the allowed templates"]
+
+
 def test_over_the_coach_a_low_scored_command_counts_when_it_passed_the_canceller(
     verifier: Verifier,
 ) -> None:
