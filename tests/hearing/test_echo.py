@@ -141,6 +141,17 @@ def test_after_the_persons_word_the_coachs_residual_is_silenced(
     assert abs(_db(out[start:end]) - _db(alone)) <= 3.0
 
 
+def test_the_canceller_says_when_it_has_learned_the_room(coach_line: np.ndarray) -> None:
+    blocks, mic = _room(coach_line, np.zeros(0, np.float32), 0.0, 0.05)
+    kept: list[SpeexCanceller] = []
+    _cancel(blocks, mic, kept)
+    canceller = kept[0]
+    canceller.close()
+    settle = canceller.settings.settle_s
+    assert not canceller.settled(0.5 + 0.5 * settle)  # the line starts at 0.5 s
+    assert canceller.settled(len(mic) / SAMPLE_RATE - 0.1)
+
+
 def test_echo_share_tells_the_coach_from_the_person(
     coach_line: np.ndarray, espeak: Callable[..., Pcm]
 ) -> None:

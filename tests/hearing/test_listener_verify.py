@@ -199,6 +199,7 @@ class Judge:
     ) -> None:
         self.shares = shares
         self.passes = passes or {}
+        self.settled_from = 0.0  # stream seconds from which the canceller has learned
         self.playing_for = playing
         self.current = ""
         self.asked: list[tuple[float, float]] = []
@@ -209,6 +210,9 @@ class Judge:
 
     def passed(self, start: float, end: float) -> float | None:
         return self.passes.get(self.current)
+
+    def settled(self, start: float) -> bool:
+        return start >= self.settled_from
 
     def playing(self, start: float, end: float) -> float:
         return 1.0 if round(start, 3) in self.playing_for else 0.0
@@ -291,6 +295,26 @@ def test_over_the_coach_any_command_counts_when_the_audio_shows_the_persons_voic
         listener.handle(Transcript(text, 0.8, start=start, end=start + 1.2))
     assert [h[0] for h in heard] == ["how much time is left"]
     assert rejected == ["not in the allowed templates"]
+
+
+def test_over_the_coach_nothing_counts_while_the_canceller_learns_unless_it_is_the_person(
+    verifier: Verifier,
+) -> None:
+    judge = Judge(
+        {"stop": 0.02, "pause": 0.05},
+        playing={1.0, 3.0},
+        passes={"stop": 0.16, "pause": 0.4},
+    )
+    judge.settled_from = 10.0
+    listener, _, heard, rejected = make(
+        verifier, initial_state="hold", min_confidence=0.5, echo=judge
+    )
+    listener.set_speaking("let's start the quick routine")
+    for text, start in (("stop", 1.0), ("pause", 3.0)):
+        judge.current = text
+        listener.handle(Transcript(text, 0.98, start=start, end=start + 1.0))
+    assert [h[0] for h in heard] == ["pause"]
+    assert rejected == ["over the coach while the echo canceller is learning"]
 
 
 def test_over_the_coach_a_low_scored_command_counts_when_it_passed_the_canceller(

@@ -120,6 +120,7 @@ class EchoEvidence:
 
     share: float | None = None  # how much of it is like the coach's voice (coherence)
     passed: float | None = None  # share of the microphone's energy the canceller let through
+    settled: bool = True  # the canceller had learned the room: its measures mean something
 
     @property
     def passed_canceller(self) -> bool:
@@ -138,7 +139,8 @@ class EchoEvidence:
     def __str__(self) -> str:
         share = "-" if self.share is None else f"{self.share:.0%}"
         passed = "-" if self.passed is None else f"{self.passed:.1%}"
-        return f"echo share {share}, passed {passed}"
+        learning = "" if self.settled else " (canceller still learning)"
+        return f"echo share {share}, passed {passed}{learning}"
 
 
 class EchoJudge(Protocol):
@@ -147,6 +149,8 @@ class EchoJudge(Protocol):
     def echo_share(self, start: float, end: float) -> float | None: ...
 
     def passed(self, start: float, end: float) -> float | None: ...
+
+    def settled(self, start: float) -> bool: ...
 
     def playing(self, start: float, end: float) -> float: ...
 
@@ -445,6 +449,10 @@ class Listener:
         evidence: EchoEvidence,
     ) -> Verdict:
         """The confidence floor and the self-hearing checks, on a verified result."""
+        if verdict.accepted and guarded and evidence.passed is not None and not evidence.settled:
+            # The canceller is still learning the room: what it lets through may be the
+            # coach's own first lines (heard as "let's stop routine" at confidence 0.98).
+            return _rejected(verdict, "over the coach while the echo canceller is learning")
         floor = self._min_confidence
         if verdict.intent in self._barge_in and (guard_text is None or evidence.passed_canceller):
             # Over the coach's voice a low score is usually its voice, unless the canceller
@@ -481,7 +489,11 @@ class Listener:
         if self._echo is None or transcript.end <= transcript.start:
             return EchoEvidence()
         start, end = self._span(transcript)
-        evidence = EchoEvidence(self._echo.echo_share(start, end), self._echo.passed(start, end))
+        evidence = EchoEvidence(
+            self._echo.echo_share(start, end),
+            self._echo.passed(start, end),
+            self._echo.settled(start),
+        )
         _LOG.debug("%r (%.2f) at %.2f-%.2f s: %s", transcript.text, transcript.confidence,
                    start, end, evidence)  # fmt: skip
         return evidence
