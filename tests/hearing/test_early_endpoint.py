@@ -286,3 +286,20 @@ def test_engine_options_reach_the_endpoint_settings() -> None:
     spec = engine_spec(parser.parse_args(["--early-silence", "0.25", "--continued-silence", "0.4"]))
     assert (spec.endpoint.early_silence_s, spec.endpoint.continued_silence_s) == (0.25, 0.4)
     assert engine_spec(parser.parse_args([])).endpoint.continued_silence_s == 0.0
+
+
+def test_no_early_endpoint_while_the_vad_still_hears_speech(
+    rec: PocketSphinxRecognizer, flite: Callable[..., Pcm]
+) -> None:
+    """The search may file speech it cannot match under silence; the VAD must agree."""
+    rec.set_grammar("hold")
+    rec.reset()
+    audio = np.concatenate([silence(0.5), flite("how much time is left"), silence(0.4)])
+    for chunk in chunked(audio, 30):
+        if rec._in_utt:  # straight to the decoder: neither endpoint may end it here
+            rec._decoder_feed(chunk, 0.0)
+        else:
+            rec.accept(chunk)
+    assert rec._live_open and rec._decoder_early(2.0, 0.0) is None
+    assert rec._decoder_early(2.0, 0.09) is not None  # the same moment, the VAD silent
+    rec.reset()

@@ -432,7 +432,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
 
     def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
         wait = self.endpoint_settings.early_silence_s
-        if not self._live_open or wait <= 0.0 or self._early_asked:
+        # The VAD must hear silence too: the search's best path can put speech it cannot
+        # match into silence and fillers ("start the quick" ended before "routine" was said).
+        if not self._live_open or wait <= 0.0 or self._early_asked or silence_s <= 0.0:
             return None
         hyp = self._decoder.hyp()
         text = hyp.hypstr.strip() if hyp is not None else ""
