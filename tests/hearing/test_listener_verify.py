@@ -333,6 +333,17 @@ def test_over_the_coach_a_low_scored_command_counts_when_it_passed_the_canceller
     assert rejected == ["low confidence"]
 
 
+def test_talk_drawn_out_over_a_short_sentence_is_not_a_command_but_ouch_still_is(
+    verifier: Verifier,
+) -> None:
+    listener, _, heard, rejected = make(verifier, initial_state="hold")
+    listener.handle(Transcript("how much time is left", 1.0, start=1.0, end=10.0))
+    listener.handle(Transcript("how much time is left", 1.0, start=11.0, end=12.5))
+    listener.handle(Transcript("ouch", 1.0, start=13.0, end=22.0))  # noise held it open
+    assert [h[0] for h in heard] == ["how much time is left", "ouch"]
+    assert rejected == ["too long for its words"]
+
+
 def test_barge_in_commands_have_a_lower_confidence_floor(verifier: Verifier) -> None:
     listener, _, heard, rejected = make(verifier, initial_state="hold", min_confidence=0.5)
     listener.handle(Transcript("pause", 0.3))  # a one-word command scores low
