@@ -104,8 +104,9 @@ MAX_ECHO_SHARE = 0.2
 
 # What the echo canceller's measures say about a result heard over the coach, measured in
 # the audio room (tests/e2e): the coach's residual alone kept 0.0-5% of the microphone's
-# energy (16-21% on its first lines, before the filter had learned the room), with an echo
-# share of 3-14%; the person's "pause", "resume", "ouch" kept 30-55%, echo share 2-7%.
+# energy (16-28% on its first lines, before the filter had learned the room: nothing said
+# over the coach counts then), with an echo share of 1-14%; the person's "pause", "resume",
+# "ouch" kept 30-57%, echo share 1-7%.
 # A barge-in command gets the lower confidence floor over the coach when this much passed:
 MIN_PASSED_OVER_COACH = 0.1
 # ... and any command of the state counts, as if the coach were quiet, when this much passed
@@ -135,8 +136,11 @@ class EchoEvidence:
     @property
     def person(self) -> bool:
         """The audio shows the person's own voice over the coach, not what is left of it."""
+        # Not before the canceller has learned the room: the coach's own first line then
+        # kept 28% of its energy (heard as "you go so slow", echo share 1%).
         return (
-            self.passed is not None
+            self.settled
+            and self.passed is not None
             and self.passed >= PERSON_PASSED
             and self.share is not None
             and self.share <= PERSON_MAX_SHARE
@@ -457,7 +461,8 @@ class Listener:
         """The confidence floor and the self-hearing checks, on a verified result."""
         if verdict.accepted and guarded and evidence.passed is not None and not evidence.settled:
             # The canceller is still learning the room: what it lets through may be the
-            # coach's own first lines (heard as "let's stop routine" at confidence 0.98).
+            # coach's own first lines (heard as "let's stop routine" at confidence 0.98), and
+            # they can pass as much of it as the person's voice does.
             return _rejected(verdict, "over the coach while the echo canceller is learning")
         floor = self._min_confidence
         if verdict.intent in self._barge_in and (guard_text is None or evidence.passed_canceller):
