@@ -385,3 +385,19 @@ def test_alive_and_restart_for_the_runtime_supervisor(clock: MonoClock) -> None:
     rec.wait_for(rec.has(1, "finished"))
     sp.close()
     assert sp.alive()  # closed on purpose is not dead
+
+
+def test_factory_prints_the_lines_when_there_is_no_sound_card(
+    clock: MonoClock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice.speech import outputs
+
+    def no_card(self: object, **kwargs: object) -> None:
+        raise outputs.OutputUnavailable("no audio output device")
+
+    monkeypatch.setattr(outputs.DeviceOutput, "__init__", no_card)
+    sp = make_speaker("tts", clock, Recorder())
+    assert isinstance(sp, PrintSpeaker)
+    sp.close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no audio output device" in err and "printing" in err

@@ -9,7 +9,6 @@ from pathlib import Path
 from voice.ports import Clock, Speaker, SpeechListener
 from voice.speech.outputs import (
     AudioOutput,
-    NullOutput,
     OutputUnavailable,
     PlaybackTap,
     WavDirOutput,
@@ -21,15 +20,16 @@ log = logging.getLogger(__name__)
 MODES = ("tts", "print", "none")
 
 
-def _device_or_silence(clock: Clock, tap: PlaybackTap | None) -> AudioOutput:
+def _device(clock: Clock, tap: PlaybackTap | None) -> AudioOutput | None:
+    """The sound card, or None (and why, once) when there is none."""
     from voice.speech.outputs import DeviceOutput
 
     try:
         return DeviceOutput(clock=clock, tap=tap)
     except OutputUnavailable as exc:
-        # Headless machines and CI have no sound card: keep timing and events, say so once.
-        log.warning("no audio output (%s); speech will be silent", exc)
-        return NullOutput()
+        print(f"stretch-coach: no audio output ({exc}); printing what the coach says",
+              file=sys.stderr)  # fmt: skip
+        return None
 
 
 def make_speaker(
@@ -51,8 +51,8 @@ def make_speaker(
 
     `tap` is told every block the sound card plays (the microphone's echo reference).
 
-    If TTS cannot start (no espeak-ng, broken engine), falls back to "print" with one warning
-    line on stderr.
+    If TTS cannot start (no espeak-ng, broken engine) or there is no sound card, falls back to
+    "print" with one line on stderr.
     """
     if mode not in MODES:
         raise ValueError(f"speech mode must be one of {MODES}, not {mode!r}")
@@ -70,9 +70,11 @@ def make_speaker(
         print(f"stretch-coach: text-to-speech unavailable ({exc}); printing instead",
               file=sys.stderr)  # fmt: skip
         return PrintSpeaker(clock, listener, rate=rate)
-    output: AudioOutput = (
-        WavDirOutput(tts_out) if tts_out is not None else _device_or_silence(clock, tap)
-    )
+    output = WavDirOutput(tts_out) if tts_out is not None else _device(clock, tap)
+    if output is None:
+        # A person at a machine with no sound card still has to read the coach: a silent
+        # coach that takes typed commands is no use to anyone.
+        return PrintSpeaker(clock, listener, rate=rate)
     return TtsSpeaker(
         clock, listener, output, rate=rate, volume=volume, voice=voice, renderer=renderer
     )
