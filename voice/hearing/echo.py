@@ -298,8 +298,7 @@ class SpeexCanceller:
         return out.astype("<i2").tobytes()
 
     def _learn(self, ref: npt.NDArray[np.int16]) -> None:
-        frames = len(ref) // FRAME
-        power = np.mean(ref[: frames * FRAME].reshape(frames, FRAME).astype(np.float64) ** 2, 1)
+        power = _frame_energy(ref) / FRAME
         self._played += int(np.sum(power > PLAYING_RMS**2)) * FRAME
         self._samples += len(ref)
         if self._settled_at is None and self._played >= self.settings.settle_s * SAMPLE_RATE:
@@ -314,10 +313,9 @@ class SpeexCanceller:
         """Share of `start`..`end` (seconds of the output stream) in which the coach played."""
         with self._lock:
             _, ref = self._history.window(start, end)
-        frames = len(ref) // FRAME
-        if not frames:
+        if len(ref) < FRAME:
             return 0.0
-        power = np.mean(ref[: frames * FRAME].reshape(frames, FRAME).astype(np.float64) ** 2, 1)
+        power = _frame_energy(ref) / FRAME
         return float(np.mean(power > PLAYING_RMS**2))
 
     def passed(self, start: float, end: float) -> float | None:
@@ -329,8 +327,8 @@ class SpeexCanceller:
         residual heard alone keeps a tiny one, however the decoder scored its words.
         """
         with self._lock:
-            mic, out, ref = self._history.energies(start, end)
-        if ref is None or mic <= 0.0:
+            mic, out, played = self._history.energies(start, end)
+        if not played or mic <= 0.0:
             return None
         return out / mic
 
@@ -462,15 +460,17 @@ class _History:
             self._final_energy = self._final_energy[drop // FRAME :]
             self._first += drop
 
-    def energies(self, start: float, end: float) -> tuple[float, float, float | None]:
-        """Energy in, energy out, and of the reference (None when silent) over a span."""
+    def energies(self, start: float, end: float) -> tuple[float, float, bool]:
+        """Energy in and out over a span, and whether the coach played in it."""
         _, ref = self.window(start, end)
         a = max(0, int(start * SAMPLE_RATE) - self._first) // FRAME
         b = max(a, int(end * SAMPLE_RATE) - self._first) // FRAME
         heard = float(np.sum(self._mic_energy[a:b]))
         left = float(np.sum(self._final_energy[a:b]))
-        loud = len(ref) and np.sqrt(np.mean(ref.astype(np.float64) ** 2)) >= PLAYING_RMS / 4
-        return heard, left, float(np.sum(ref.astype(np.float64) ** 2)) if loud else None
+        played = bool(len(ref)) and bool(
+            np.mean(ref.astype(np.float64) ** 2) >= (PLAYING_RMS / 4) ** 2
+        )
+        return heard, left, played
 
     def window(
         self, start: float, end: float

@@ -17,13 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from voice.hearing.verify import (
-    DEFAULT_SECONDS_PER_WORD,
-    DEFAULT_SLACK_S,
-    Verdict,
-    Verifier,
-    echoes,
-)
+from voice.hearing.verify import Verdict, Verifier, drawn_out, echoes
 from voice.ports import AudioSource, Recognizer, Transcript
 
 _LOG = logging.getLogger(__name__)
@@ -477,7 +471,10 @@ class Listener:
             and transcript.end - transcript.start > MAX_BARGE_IN_S
         ):
             return _rejected(verdict, "too long for a command said over the coach")
-        if verdict.accepted and verdict.intent not in self._barge_in and _drawn_out(transcript):
+        if verdict.accepted and verdict.intent not in self._barge_in and drawn_out(transcript):
+            # The phone-loop confidence cannot see talk forced onto a short sentence; the
+            # time per word can. Barge-in commands are spared: a real "ouch" can end a long
+            # utterance that noise held open, and missing it costs more.
             return _rejected(verdict, "too long for its words")
         share = evidence.share
         if share is not None and share > self._max_echo_share:
@@ -510,15 +507,6 @@ class Listener:
         _LOG.debug("%r (%.2f) at %.2f-%.2f s: %s", transcript.text, transcript.confidence,
                    start, end, evidence)  # fmt: skip
         return evidence
-
-
-def _drawn_out(transcript: Transcript) -> bool:
-    """Talk forced onto a short sentence: the phone-loop confidence cannot see it (on the
-    false-activation bench most results that got through were 3-9 words over 8-10 s at
-    confidence 1.0), but the time per word can. Barge-in commands are spared: a real "ouch"
-    can end a long utterance that noise held open, and missing it costs more."""
-    words = len(transcript.text.split())
-    return transcript.end - transcript.start > DEFAULT_SLACK_S + DEFAULT_SECONDS_PER_WORD * words
 
 
 def _rejected(verdict: Verdict, reason: str) -> Verdict:

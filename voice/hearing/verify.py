@@ -53,32 +53,34 @@ def _subset(intents: Intents, names: Collection[str]) -> Intents:
 # its grammar, the rest of the audio absorbed as noise and filler, and PocketSphinx's
 # phone-loop confidence does not see it: on the false-activation bench (hold state) 42 of 50
 # accepted results were 3-9 words over 8-10 s of talk at confidence 1.0, while the commands
-# take well under a second a word. `seconds_per_word` turns the check on (off by default).
+# take well under a second a word.
 DEFAULT_SLACK_S = 2.5
 DEFAULT_SECONDS_PER_WORD = 0.8
 
 
-class Verifier:
-    """Parse text with hassil (optionally restricted to some intents) and apply a floor.
+def drawn_out(
+    transcript: Transcript,
+    seconds_per_word: float = DEFAULT_SECONDS_PER_WORD,
+    slack_s: float = DEFAULT_SLACK_S,
+) -> bool:
+    """Talk forced onto a short sentence: the utterance took longer than `slack_s` plus
+    `seconds_per_word` for each word of the text."""
+    words = len(transcript.text.split())
+    return transcript.end - transcript.start > slack_s + seconds_per_word * words
 
-    With `seconds_per_word`, a result whose utterance lasts longer than `slack_s` plus that
-    much per word is rejected as talk forced onto a short sentence ("too long for its words").
-    """
+
+class Verifier:
+    """Parse text with hassil (optionally restricted to some intents) and apply a floor."""
 
     def __init__(
         self,
         intents: Intents,
         min_confidence: float = 0.0,
         repair_prefix: bool = True,
-        *,
-        seconds_per_word: float | None = None,
-        slack_s: float = DEFAULT_SLACK_S,
     ) -> None:
         self.intents = intents
         self.min_confidence = min_confidence
         self.repair_prefix = repair_prefix
-        self.seconds_per_word = seconds_per_word
-        self.slack_s = slack_s
         self._subsets: dict[frozenset[str], Intents] = {}
 
     def match(
@@ -104,10 +106,6 @@ class Verifier:
         conf = transcript.confidence
         if not text:
             return Verdict(False, text, confidence=conf, reason="nothing heard")
-        if self.seconds_per_word is not None:
-            n_words = len(text.split())
-            if transcript.end - transcript.start > self.slack_s + self.seconds_per_word * n_words:
-                return Verdict(False, text, confidence=conf, reason="too long for its words")
         matched = self.match(text, allowed)
         if matched is None and self.repair_prefix:
             # A grammar decoder that runs on into noise returns its best path even when it
