@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -69,16 +70,7 @@ def test_1_start_the_routine_by_voice(
             _status_event(lambda s: s["state"] != "idle"), timeout=5, since=t_end - 5
         )
         first = coach.wait_for(_speaking(lambda t: True), timeout=10, since=started.at)
-        done = coach.wait_for(
-            lambda e: (
-                e.kind == "speaking"
-                and e.data.get("text") is None
-                and e.data.get("utterance_id") == first.data["utterance_id"]
-            ),
-            timeout=20,
-            since=first.at,
-            what="the end of the first line",
-        )
+        done = _line_end(coach, first, timeout=20, what="the end of the first line")
     status = coach.status()
     assert status["state"] in ("intro", "instruct"), status
     assert status["routine"] == "quick"
@@ -148,16 +140,7 @@ def test_2_pause_while_counting_then_resume(
         said = coach.wait_for(
             _speaking(lambda t: "resum" in t.lower()), timeout=5, since=resumed.at - 0.5
         )
-        coach.wait_for(
-            lambda e: (
-                e.kind == "speaking"
-                and e.data.get("text") is None
-                and e.data.get("utterance_id") == said.data["utterance_id"]
-            ),
-            timeout=10,
-            since=said.at,
-            what="the end of the resume line",
-        )
+        _line_end(coach, said, timeout=10, what="the end of the resume line")
         time.sleep(1.5)
         status = coach.status()
         assert status["remaining_seconds"] < kept, "the hold did not continue after resume"
@@ -188,16 +171,7 @@ def test_3_ouch_over_the_coach_ends_the_hold(coach: CoachProcess, person: Person
         since=line.at,
         what="ReportPain heard over the coach's speech",
     )
-    line_end = coach.wait_for(
-        lambda e: (
-            e.kind == "speaking"
-            and e.data.get("text") is None
-            and e.data.get("utterance_id") == line.data["utterance_id"]
-        ),
-        timeout=15,
-        since=line.at,
-        what="the end of the line the person spoke over",
-    )
+    line_end = _line_end(coach, line, timeout=15, what="the end of the line the person spoke over")
     record("ouch: speech end -> heard (s)", heard.at - t_end)
     record("ouch: speech end -> coach silent (s)", line_end.at - t_end)
     status = coach.wait_status(lambda s: s["state"] != "hold", timeout=3, what="the hold ended")[1]
@@ -216,6 +190,20 @@ def test_3_ouch_over_the_coach_ends_the_hold(coach: CoachProcess, person: Person
         if COUNT_LINE.search(str(e.data.get("text", "")))
     ]
     assert not counts, f"the coach kept counting after ouch: {[e.data for e in counts]}"
+
+
+def _line_end(coach: CoachProcess, line: Any, *, timeout: float, what: str) -> Any:
+    """The event that says the coach finished (or was cut in) the line `line` began."""
+    return coach.wait_for(
+        lambda e: (
+            e.kind == "speaking"
+            and e.data.get("text") is None
+            and e.data.get("utterance_id") == line.data["utterance_id"]
+        ),
+        timeout=timeout,
+        since=line.at,
+        what=what,
+    )
 
 
 def _keep_sample(wav: Path) -> None:

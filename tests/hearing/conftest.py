@@ -7,14 +7,38 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from voice.hearing.audio_files import Pcm, read_audio
+from voice.hearing.audio_files import SAMPLE_RATE, Pcm, read_audio
 
 REPO = Path(__file__).resolve().parents[2]
 BARISTA = REPO.parent / "shared" / "speech" / "barista-dev"
 KITCHEN = REPO.parent / "shared" / "speech" / "noise" / "kitchen.flac"
 BARISTA_SENTENCES = REPO / "bench" / "barista" / "sentences.yaml"
+
+# A small coach grammar for the engine tests: a few commands of two states.
+COACH_SENTENCES = """
+language: en
+intents:
+  Pause:
+    data: [{sentences: ["pause [the session]", "hold on"]}]
+  Stop:
+    data: [{sentences: ["stop [the session]", "i am done"]}]
+  TimeLeft:
+    data: [{sentences: ["how much time is left", "how long [is] left"]}]
+  ReportPain:
+    data: [{sentences: ["ouch [that hurts]", "that hurts"]}]
+  StartRoutine:
+    data: [{sentences: ["start [the] {routine} routine"]}]
+lists:
+  routine:
+    values: ["morning", "evening", {"in": "desk break", "out": "desk_break"}]
+"""
+
+
+def silence(seconds: float) -> Pcm:
+    return np.zeros(int(SAMPLE_RATE * seconds), dtype=np.int16)
 
 
 def _synth(cmd: list[str], out: Path) -> Pcm:

@@ -19,28 +19,10 @@ from voice.hearing.pocketsphinx_engine import (
 from voice.hearing.streaming import StreamingRecognizer
 from voice.ports import Transcript
 
-COACH = """
-language: en
-intents:
-  Pause:
-    data: [{sentences: ["pause [the session]", "hold on"]}]
-  Stop:
-    data: [{sentences: ["stop [the session]", "i am done"]}]
-  TimeLeft:
-    data: [{sentences: ["how much time is left", "how long [is] left"]}]
-  ReportPain:
-    data: [{sentences: ["ouch [that hurts]", "that hurts"]}]
-  StartRoutine:
-    data: [{sentences: ["start [the] {routine} routine"]}]
-lists:
-  routine:
-    values: ["morning", "evening", {"in": "desk break", "out": "desk_break"}]
-"""
+from .conftest import COACH_SENTENCES, silence
+
+COACH = COACH_SENTENCES
 STATES = {"idle": {"StartRoutine"}, "hold": {"Pause", "Stop", "TimeLeft", "ReportPain"}}
-
-
-def silence(seconds: float) -> Pcm:
-    return np.zeros(int(SAMPLE_RATE * seconds), dtype=np.int16)
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +224,7 @@ def test_live_and_whole_utterance_decoding_hear_the_first_command_alike(
         )
         texts.append([t.text for t, _ in stream(r, audio)])
         r.close()
-    assert texts[0] == texts[1] == [["how much time is left"]][0]
+    assert texts[0] == texts[1] == ["how much time is left"]
 
 
 def test_only_the_active_grammar_is_kept_unless_preloaded(intents) -> None:  # type: ignore[no-untyped-def]

@@ -17,30 +17,12 @@ from voice.hearing.grammar import compile_grammar, compile_state_grammars, load_
 from voice.hearing.pocketsphinx_engine import PocketSphinxRecognizer
 from voice.hearing.verify import Verifier
 
-from .conftest import BARISTA_SENTENCES
+from .conftest import BARISTA_SENTENCES, COACH_SENTENCES, silence
 
 pytest.importorskip("pocketsphinx")
 
-COACH = """
-language: en
-intents:
-  Pause:
-    data: [{sentences: ["pause [the session]", "hold on"]}]
-  Stop:
-    data: [{sentences: ["stop [the session]", "i am done"]}]
-  TimeLeft:
-    data: [{sentences: ["how much time is left", "how long [is] left"]}]
-  StartRoutine:
-    data: [{sentences: ["start [the] {routine} routine"]}]
-lists:
-  routine:
-    values: ["morning", "evening", {"in": "desk break", "out": "desk_break"}]
-"""
+COACH = COACH_SENTENCES
 STATES = {"idle": {"StartRoutine"}, "hold": {"Pause", "Stop", "TimeLeft"}}
-
-
-def silence(seconds: float) -> Pcm:
-    return np.zeros(int(SAMPLE_RATE * seconds), dtype=np.int16)
 
 
 @pytest.fixture(scope="module")
