@@ -131,6 +131,16 @@ def test_thread_applies_state_before_audio(verifier: Verifier) -> None:
         listener.set_state("nowhere")
 
 
+def test_hearing_is_known_only_once_audio_flows(verifier: Verifier) -> None:
+    silent, _, _, _ = make(verifier, [])
+    silent.start()
+    silent.join(5)
+    assert not silent.wait_hearing(0.05)  # the stream ended without a block
+    listener, _, _, _ = make(verifier, [b"a"])
+    listener.start()
+    assert listener.wait_hearing(5)
+
+
 def test_prefix_repair_and_confidence(verifier: Verifier) -> None:
     verdict = verifier.check(Transcript("how much time is left and", 1.0))
     assert verdict.accepted and verdict.intent == "TimeLeft"

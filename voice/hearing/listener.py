@@ -242,6 +242,7 @@ class Listener:
         self._pending_state: str | None = initial_state
         self._speaking = _Speaking()
         self._stop = threading.Event()
+        self._hearing = threading.Event()  # set when the first audio has been read
         self._thread: threading.Thread | None = None
         # Seconds of audio the current recognizer has been fed since its clock started:
         # its transcripts' times are on that clock.
@@ -313,6 +314,14 @@ class Listener:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def wait_hearing(self, timeout: float) -> bool:
+        """Wait until audio flows from the source; False if none came within `timeout`.
+
+        A started stream can take a while to deliver its first block (an audio server
+        waking a suspended source): words said before it are never heard.
+        """
+        return self._hearing.wait(timeout)
+
     # --- the listening thread ------------------------------------------------------------
 
     @property
@@ -344,6 +353,7 @@ class Listener:
     def _feed(self, chunk: bytes) -> None:
         seconds = len(chunk) / BYTES_PER_S
         self._read_s += seconds
+        self._hearing.set()
         retry_at = self._retry_at
         if retry_at is not None and (self._clock() < retry_at or not self._restart_recognizer()):
             return

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,9 @@ from voice.ports import AudioSource
 from voice.runtime.session import RunningCoach
 
 log = logging.getLogger(__name__)
+
+# "listening" is announced once audio flows: a person who speaks at the prompt is heard whole.
+FIRST_AUDIO_WAIT_S = 10.0
 
 
 class ListenerLink:
@@ -117,6 +121,15 @@ def listen_forever(args: argparse.Namespace, running: RunningCoach) -> bool:
     listener = open_listener(args, running)
     if listener is None:
         return False
+    started = time.monotonic()
+    if listener.wait_hearing(FIRST_AUDIO_WAIT_S):
+        log.info("first audio from the microphone after %.2f s", time.monotonic() - started)
+    else:
+        print(
+            f"stretch-coach: no sound from the microphone in {FIRST_AUDIO_WAIT_S:g} s yet; "
+            "listening anyway",
+            file=sys.stderr,
+        )
     print("stretch-coach: listening. Say: start the quick routine. Ctrl-C ends.", file=sys.stderr)
     stop = threading.Event()
     try:
