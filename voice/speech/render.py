@@ -164,7 +164,8 @@ class Pyttsx3Renderer:
 
 
 def _quiet_print(*args: object, **_kwargs: object) -> None:
-    log.debug("pyttsx3: %s", " ".join(map(str, args)))
+    """Drops the driver's "Audio saved to ..." line: one per rendered line, it buried the
+    verbose log (a failing test's log tail showed nothing else)."""
 
 
 _WORD = re.compile(r"[\w']+")
