@@ -38,15 +38,40 @@ def intents(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 def test_sentence_check_tells_complete_commands_from_prefixes(intents) -> None:  # type: ignore[no-untyped-def]
     check = SentenceCheck(compile_grammar(intents, name="all"))
     assert check("how much time is left") == (True, False)
-    assert check("pause") == (True, True)  # "pause the session" continues it
+    # "pause the session" and "ouch that hurts" continue them, but mean the same
+    assert check("pause") == (True, False)
     assert check("pause the session") == (True, False)
-    assert check("ouch") == (True, True)  # "ouch that hurts"
+    assert check("ouch") == (True, False)
     assert check("that hurts") == (True, False)
     assert check("start the") == (False, True)
     assert check("start desk break routine") == (True, False)  # optional word left out
     assert check("start the desk") == (False, True)  # inside a slot value
     assert check("routine start") == (False, False)
     assert check("how much time is left please") == (False, False)
+
+
+def test_a_continuation_that_changes_the_meaning_is_waited_for(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "other.yaml"
+    path.write_text(
+        "language: en\n"
+        "intents:\n"
+        "  Stop: {data: [{sentences: ['stop']}]}\n"
+        "  StopMusic: {data: [{sentences: ['stop the music']}]}\n"
+        "  Timer: {data: [{sentences: ['set a timer [for {minutes} minutes]', 'time it']}]}\n"
+        "  Skip:\n"
+        "    data:\n"
+        "      - {sentences: ['skip [it]']}\n"
+        "      - {sentences: ['skip back'], slots: {direction: back}}\n"
+        "lists:\n"
+        "  minutes: {range: {from: 1, to: 5}}\n",
+        encoding="utf-8",
+    )
+    check = SentenceCheck(compile_grammar(load_intents(path), name="all"))
+    assert check("stop") == (True, True)  # another intent continues it
+    assert check("set a timer") == (True, True)  # the same intent, with a slot to come
+    assert check("set a timer for two minutes") == (True, False)
+    assert check("skip") == (True, True)  # "skip back" has a fixed slot of its own
+    assert check("time it") == (True, False)
 
 
 # --- the endpointer and the streaming base ---------------------------------------------------

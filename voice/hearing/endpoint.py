@@ -28,9 +28,10 @@ class EndpointSettings:
     # no longer sentence continues, heard with good confidence) may end the utterance after
     # this much silence instead; trailing_silence_s stays the hard limit. 0 = never early.
     early_silence_s: float = 0.2
-    # The same for a complete sentence that a longer one continues ("pause" / "pause the
-    # session", "ouch" / "ouch that hurts"); 0 = wait for trailing_silence_s (default: a
-    # pause inside a command must not cut it in two).
+    # The same for a complete sentence that a longer one of another meaning continues
+    # ("stop" / "stop the music", or a slot still to come); 0 = wait for trailing_silence_s
+    # (default: a pause inside a command must not cut it in two). A continuation of the same
+    # slotless intent ("pause" / "pause the session") does not make it wait.
     continued_silence_s: float = 0.0
     preroll_s: float = 0.3  # audio kept before the detected start (soft onsets)
     start_window_s: float = 0.15  # speech starts when most of this window is speech

@@ -157,6 +157,10 @@ class _Context:
     depth: int = 0
 
 
+# Slot lists compile to rules named with this prefix; expansion rules to "rule_...".
+SLOT_RULE_PREFIX = "list_"
+
+
 def _rule_name(ctx: _Context, key: object, base: str) -> tuple[str, bool]:
     """Stable JSGF rule name per hassil object; second value says it is new."""
     ident = id(key)
@@ -206,7 +210,7 @@ def _convert_list(ref: ListReference, ctx: _Context) -> Node:
             raise GrammarError(f"template uses missing list {{{ref.list_name}}}")
     if isinstance(slot_list, WildcardSlotList):
         raise _Unrepresentable(f"wildcard list {{{ref.list_name}}}")
-    name, new = _rule_name(ctx, slot_list, f"list_{ref.list_name}")
+    name, new = _rule_name(ctx, slot_list, f"{SLOT_RULE_PREFIX}{ref.list_name}")
     if not new:
         return Ref(name)
     ctx.rules[name] = EMPTY  # placeholder guards against self-reference
@@ -309,6 +313,10 @@ class CompiledGrammar:
     intents: frozenset[str]
     root: Node
     rules: Mapping[str, Node] = field(default_factory=dict)
+    # The sentences of each intent's data block ("Intent/0", ...; the root is their union):
+    # a block shares one intent and its fixed slots, so the engine can tell whether a longer
+    # sentence that continues what was heard would mean something else.
+    meanings: Mapping[str, Node] = field(default_factory=dict)
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -470,11 +478,12 @@ def compile_grammar(
     rules: dict[str, Node] = {}
     rule_names: dict[int, str] = {}
     sentences: list[Node] = []
+    meanings: dict[str, list[Node]] = {}
     chosen: set[str] = set()
     for intent in intents.intents.values():
         if intent_names is not None and intent.name not in intent_names:
             continue
-        for data in intent.data:
+        for k, data in enumerate(intent.data):
             if not is_spoken(data.metadata):
                 continue
             ctx = _Context(
@@ -486,7 +495,9 @@ def compile_grammar(
             )
             for sentence in data.sentences:
                 try:
-                    sentences.append(_convert(sentence.expression, ctx))
+                    node = _convert(sentence.expression, ctx)
+                    sentences.append(node)
+                    meanings.setdefault(f"{intent.name}/{k}", []).append(node)
                     chosen.add(intent.name)
                 except _Unrepresentable as why:
                     _LOG.warning("skipping template %r of %s: %s", sentence.text, intent.name, why)
@@ -510,6 +521,7 @@ def compile_grammar(
         intents=frozenset(chosen),
         root=root,
         rules={k: v for k, v in rules.items() if k in used},
+        meanings={k: _alt(v) for k, v in meanings.items()},
     )
 
 

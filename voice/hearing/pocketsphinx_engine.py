@@ -23,7 +23,15 @@ from typing import Any
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm
 from voice.hearing.endpoint import EndpointSettings
 from voice.hearing.frontend import FrontendSettings
-from voice.hearing.grammar import CompiledGrammar, GrammarError, Node, Ref, Seq, Word
+from voice.hearing.grammar import (
+    SLOT_RULE_PREFIX,
+    CompiledGrammar,
+    GrammarError,
+    Node,
+    Ref,
+    Seq,
+    Word,
+)
 from voice.hearing.streaming import StreamingRecognizer
 from voice.ports import Transcript
 
@@ -100,25 +108,45 @@ def _malloc_trim() -> None:
 
 
 class SentenceCheck:
-    """Is a word sequence a whole sentence of a grammar, and does a longer one continue it?
+    """Is a word sequence a whole sentence of a grammar, and could a longer one still change
+    what it means?
 
-    For the early endpoint: "ouch" is a command, but when "ouch that hurts" is one too, a
-    pause after "ouch" may be the middle of it.
+    For the early endpoint: "stop" is a command, but a pause after it may be the middle of
+    "stop the music". When every sentence that continues it means the same (the same intent
+    and data block, and no slot value still to come: "pause" / "pause the session"), the rest
+    cannot change the command, so it need not be waited for.
     """
 
     MORE = -1  # a match ran out of words inside a sentence
+    MORE_SLOT = -2  # ... and what is left of that sentence holds a slot value
 
     def __init__(self, grammar: CompiledGrammar) -> None:
         self._grammar = grammar
         self._cache: dict[str, tuple[bool, bool]] = {}
+        self._slots: dict[int, bool] = {}
 
     def __call__(self, text: str) -> tuple[bool, bool]:
-        """(complete, continued): text is a sentence / a proper prefix of a longer one."""
+        """(complete, continued): text is a sentence / a proper prefix of a longer one that
+        may mean something else."""
         if text not in self._cache:
-            words = tuple(text.split())
-            ends = self._ends(self._grammar.root, words, 0, {}, frozenset())
-            self._cache[text] = (len(words) in ends, self.MORE in ends)
+            self._cache[text] = self._check(tuple(text.split()))
         return self._cache[text]
+
+    def _check(self, words: tuple[str, ...]) -> tuple[bool, bool]:
+        memo: dict[tuple[int, int], frozenset[int]] = {}
+        roots = self._grammar.meanings or {"": self._grammar.root}
+        complete: set[str] = set()
+        continuing: set[str] = set()
+        for meaning, node in roots.items():
+            ends = self._ends(node, words, 0, memo, frozenset())
+            if len(words) in ends:
+                complete.add(meaning)
+            if self.MORE_SLOT in ends:
+                continuing.add(f"{meaning} + slot")
+            elif self.MORE in ends:
+                continuing.add(meaning)
+        same = len(complete) == 1 and continuing <= complete
+        return bool(complete), bool(continuing) and not same
 
     def _ends(
         self,
@@ -138,7 +166,9 @@ class SentenceCheck:
             elif words[i] == node.text:
                 out.add(i + 1)
         elif isinstance(node, Ref):
-            if node.name not in active and node.name in self._grammar.rules:
+            if i == len(words) and self._has_slot(node):
+                out.add(self.MORE_SLOT)
+            elif node.name not in active and node.name in self._grammar.rules:
                 body = self._grammar.rules[node.name]
                 out |= self._ends(body, words, i, memo, active | {node.name})
         elif isinstance(node, Seq):
@@ -146,7 +176,9 @@ class SentenceCheck:
             for item in node.items:
                 nxt: set[int] = set()
                 for pos in positions:
-                    if pos == self.MORE:
+                    if pos == self.MORE and self._has_slot(item):
+                        nxt.add(self.MORE_SLOT)
+                    elif pos < 0:
                         nxt.add(pos)
                     else:
                         nxt |= self._ends(item, words, pos, memo, active)
@@ -159,6 +191,12 @@ class SentenceCheck:
                 out |= self._ends(item, words, i, memo, active)
         memo[key] = frozenset(out)
         return memo[key]
+
+    def _has_slot(self, node: Node) -> bool:
+        """Whether a tree reaches a slot list (compiled as a `list_` rule)."""
+        if id(node) not in self._slots:
+            self._slots[id(node)] = _has_slots(node, self._grammar)
+        return self._slots[id(node)]
 
 
 def model_dir() -> Path:
@@ -205,9 +243,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
     live, its score drifted from the whole-utterance one the confidence is calibrated on.
 
     With an early endpoint (EndpointSettings.early_silence_s), a live utterance ends as
-    soon as the search's best path is a complete sentence that no longer sentence of the
-    grammar continues, followed by that much silence, with good confidence: the
-    endpointer's full trailing silence is only waited for when it is not.
+    soon as the search's best path is a complete sentence that no longer sentence of another
+    meaning continues (SentenceCheck), followed by that much silence, with good confidence:
+    the endpointer's full trailing silence is only waited for when it is not.
     """
 
     def __init__(
@@ -571,3 +609,20 @@ def _confidence(grammar_score: float, loop_score: float) -> float:
         return 1.0
     ratio = math.log(grammar_score) - math.log(loop_score)
     return 1.0 / (1.0 + math.exp(-CONFIDENCE_SLOPE * ratio))
+
+
+def _has_slots(node: Node, grammar: CompiledGrammar) -> bool:
+    """Whether a sentence tree reaches a slot list (compiled as a `list_` rule)."""
+    seen: set[str] = set()
+    stack: list[Node] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Ref):
+            if item.name.startswith(SLOT_RULE_PREFIX):
+                return True
+            if item.name not in seen and item.name in grammar.rules:
+                seen.add(item.name)
+                stack.append(grammar.rules[item.name])
+        elif not isinstance(item, Word):
+            stack.extend(item.items)
+    return False
