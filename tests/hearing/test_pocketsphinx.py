@@ -58,6 +58,22 @@ def test_synthetic_speech_to_intent(
     assert verdict.accepted, (result, verdict)
     assert (verdict.intent, verdict.slots) == (intent, slots)
     assert [w for w, _ in result.words] == result.text.split()
+    assert result.unmatched_s <= 0.1  # a command as said: every word accounted for
+
+
+def test_talk_the_grammar_skips_over_is_not_a_command(  # type: ignore[no-untyped-def]
+    coach, flite: Callable[..., Pcm]
+) -> None:
+    rec, verifier = coach
+    rec.set_grammar("hold")
+    talk = [flite("how much"), flite("of the garden needs water and"), flite("time is left")]
+    result = rec.decode(np.concatenate([silence(0.3), *talk, silence(0.3)]))
+    # The grammar finds its sentence in the words around the talk and files the talk as
+    # silence: the words are a command, the audio is not.
+    assert result.text == "how much time is left"
+    assert result.unmatched_s > 0.5
+    verdict = verifier.check(result, STATES["hold"])
+    assert not verdict.accepted and "between its words" in verdict.reason
 
 
 def test_streaming_two_commands_with_endpointing(coach, flite: Callable[..., Pcm]) -> None:  # type: ignore[no-untyped-def]
@@ -234,7 +250,7 @@ def test_live_stream_skips_the_lattice_unless_asked_and_files_use_it(live_decode
     assert rescued.confidence == 0.5  # a partial path is half-trusted
 
     rec, decoder = counting_recognizer()
-    whole = rec._result(0.0, 1.0, 0.0, partial=True)  # what decode() asks for
+    whole = rec._result(0.0, 1.0, 0.0, partial=True, audio=b"")  # what decode() asks for
     assert whole.text == "pause the" and decoder.nbest_calls == 1
 
 

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm
 from voice.hearing.endpoint import EndpointSettings
 from voice.hearing.frontend import FrontendSettings
@@ -95,6 +98,8 @@ MAX_DRIFT = 3.0
 LAST_CHECK_S = 1.2
 BYTES_PER_S = SAMPLE_RATE * 2
 FILLER_PREFIXES = ("<", "[", "(")
+FRAME_S = 0.01  # PocketSphinx's frame rate
+UNMATCHED_DB = 6.0  # a silence frame this close to the words' median level is speech
 
 
 def _malloc_trim() -> None:
@@ -455,7 +460,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._decoder.process_raw(audio, False, True)
         self._decoder.end_utt()
         loop = self._loop_score(audio)
-        return self._result(self._utt_start, at, loop, partial=self.decoder_settings.live_nbest)
+        return self._result(
+            self._utt_start, at, loop, partial=self.decoder_settings.live_nbest, audio=audio
+        )
 
     def _end_live(
         self, start: float, end: float, mean: list[float], loop: float | None = None
@@ -466,7 +473,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._decoder.end_utt()
         if loop is None:
             loop = self._loop_score(audio)
-        return self._result(start, end, loop, partial=self.decoder_settings.live_nbest)
+        return self._result(start, end, loop, partial=self.decoder_settings.live_nbest, audio=audio)
 
     def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
         wait = self.endpoint_settings.early_silence_s
@@ -505,7 +512,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
 
     # --- results ---------------------------------------------------------------------------
 
-    def _result(self, start: float, end: float, loop_score: float, *, partial: bool) -> Transcript:
+    def _result(
+        self, start: float, end: float, loop_score: float, *, partial: bool, audio: bytes
+    ) -> Transcript:
         hyp = self._decoder.hyp()
         text = hyp.hypstr.strip() if hyp is not None else ""
         score = float(hyp.score) if hyp is not None and text else 0.0
@@ -516,7 +525,8 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             text, score = self._best_partial()
         logmath = self._decoder.logmath
         words: list[tuple[str, float]] = []
-        for seg in (self._decoder.seg() or ()) if hyp is not None else ():
+        segs = list(self._decoder.seg() or ()) if hyp is not None else []
+        for seg in segs:
             word = seg.word
             # Silence, fillers and the Viterbi path's "(NULL)" transitions are not words.
             if not word or word.startswith(FILLER_PREFIXES):
@@ -534,7 +544,14 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         if words:
             words = [(w, confidence) for w, _ in words]
         return Transcript(
-            text=text, confidence=confidence, words=tuple(words), start=start, end=end
+            text=text,
+            confidence=confidence,
+            words=tuple(words),
+            start=start,
+            end=end,
+            unmatched_s=_unmatched_s(
+                [(seg.word, seg.start_frame, seg.end_frame) for seg in segs], audio
+            ),
         )
 
     def _best_partial(self) -> tuple[str, float]:
@@ -588,7 +605,39 @@ class PocketSphinxRecognizer(StreamingRecognizer):
                 self._decoder.process_raw(audio, False, True)
             self._decoder.end_utt()
             loop = self._loop_score(audio)
-            return self._result(start / SAMPLE_RATE, end / SAMPLE_RATE, loop, partial=True)
+            return self._result(
+                start / SAMPLE_RATE, end / SAMPLE_RATE, loop, partial=True, audio=audio
+            )
+
+
+def _unmatched_s(segs: list[tuple[str, int, int]], audio: bytes) -> float:
+    """Seconds of silence and filler segments between the first and last word whose frames
+    are within UNMATCHED_DB of the words' median loudness: speech no word accounts for."""
+    spans = [(a, b) for word, a, b in segs if word and not word.startswith(FILLER_PREFIXES)]
+    if not spans:
+        return 0.0
+    energy = _frame_db(audio)
+    said = [energy[a : b + 1] for a, b in spans if a < len(energy)]
+    if not said:
+        return 0.0
+    loud = float(np.median(np.concatenate(said))) - UNMATCHED_DB
+    first, last = spans[0][0], spans[-1][1]
+    frames = 0
+    for word, a, b in segs:
+        if word.startswith(("<", "[", "+")) and a > first and b < last:
+            frames += int(np.count_nonzero(energy[a : b + 1] >= loud))
+    return frames * FRAME_S
+
+
+def _frame_db(audio: bytes) -> npt.NDArray[np.float64]:
+    """Level (dB) of each of PocketSphinx's frames: 25.6 ms windows every 10 ms."""
+    x = np.frombuffer(audio, dtype="<i2").astype(np.float64)
+    hop, win = SAMPLE_RATE // 100, int(0.0256 * SAMPLE_RATE)
+    n = max(0, (len(x) - win) // hop + 1)
+    if n == 0:
+        return np.zeros(0)
+    frames = np.lib.stride_tricks.sliding_window_view(x, win)[::hop][:n]
+    return np.asarray(10.0 * np.log10(np.mean(frames**2, axis=1) + 1.0), dtype=np.float64)
 
 
 def _drift(a: list[float], b: list[float]) -> float:
