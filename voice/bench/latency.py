@@ -125,6 +125,7 @@ def run(bench: Bench, bestpath: bool = False) -> dict[str, Any]:
         "bestpath": bestpath,
         "voices": [v.id for v in LATENCY_VOICES],
         "trailing_silence_s": EndpointSettings().trailing_silence_s,
+        "early_silence_s": EndpointSettings().early_silence_s,
         "commands_per_pass": s.latency_commands,
         "passes": s.latency_passes,
         "conditions": conditions,
