@@ -472,7 +472,12 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._prior = ",".join(f"{v:.3f}" for v in mean)
         self._decoder.end_utt()
         if loop is None:
-            loop = self._loop_score(audio)
+            hyp = self._decoder.hyp()
+            heard = hyp is not None and bool(hyp.hypstr.strip())
+            # No sentence, nothing to score: noise that held the endpointer open costs no
+            # second pass.
+            wanted = heard or self.decoder_settings.live_nbest
+            loop = self._loop_score(audio) if wanted else 0.0
         return self._result(start, end, loop, partial=self.decoder_settings.live_nbest, audio=audio)
 
     def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
