@@ -75,7 +75,7 @@ class Transcript:
     words: tuple[tuple[str, float], ...] = ()
     start: float = 0.0  # seconds into the audio stream
     end: float = 0.0
-    # Seconds of speech-loud audio between the first and last word that the engine put in
+    # The most speech-loud audio (seconds) in one gap between words that the engine put in
     # no word (a grammar forced onto longer talk leaves the rest in silence); 0 = not known.
     unmatched_s: float = 0.0
 

@@ -616,8 +616,8 @@ class PocketSphinxRecognizer(StreamingRecognizer):
 
 
 def _unmatched_s(segs: list[tuple[str, int, int]], audio: bytes) -> float:
-    """Seconds of silence and filler segments between the first and last word whose frames
-    are within UNMATCHED_DB of the words' median loudness: speech no word accounts for."""
+    """The most speech no word accounts for in one gap between the first and last word:
+    frames of a silence or filler segment within UNMATCHED_DB of the words' median level."""
     spans = [(a, b) for word, a, b in segs if word and not word.startswith(FILLER_PREFIXES)]
     if not spans:
         return 0.0
@@ -627,11 +627,11 @@ def _unmatched_s(segs: list[tuple[str, int, int]], audio: bytes) -> float:
         return 0.0
     loud = float(np.median(np.concatenate(said))) - UNMATCHED_DB
     first, last = spans[0][0], spans[-1][1]
-    frames = 0
+    most = 0
     for word, a, b in segs:
         if word.startswith(("<", "[", "+")) and a > first and b < last:
-            frames += int(np.count_nonzero(energy[a : b + 1] >= loud))
-    return frames * FRAME_S
+            most = max(most, int(np.count_nonzero(energy[a : b + 1] >= loud)))
+    return most * FRAME_S
 
 
 def _frame_db(audio: bytes) -> npt.NDArray[np.float64]:
