@@ -310,3 +310,42 @@ def test_no_early_endpoint_while_the_vad_still_hears_speech(
     assert rec._live_open and rec._decoder_early(2.0, 0.0) is None
     assert rec._decoder_early(2.0, 0.09) is not None  # the same moment, the VAD silent
     rec.reset()
+
+
+def test_noise_floor_gate_hears_speech_above_a_running_noise_not_the_noise() -> None:
+    from voice.hearing.endpoint import FRAME_BYTES, NoiseFloorGate
+
+    rng = np.random.default_rng(0)
+    samples = FRAME_BYTES // 2
+
+    def frame(level: float) -> bytes:
+        return (rng.standard_normal(samples) * level).astype("<i2").tobytes()
+
+    gate = NoiseFloorGate(lambda _frame: True, margin_db=12.0, window_s=3.0)  # a VAD fooled
+    noise = [gate(frame(300.0)) for _ in range(100)]
+    assert not any(noise[10:])  # once the floor is known, the noise is not speech
+    assert all(gate(frame(6000.0)) for _ in range(10))  # 26 dB above it is
+    quiet = NoiseFloorGate(lambda _frame: False, margin_db=12.0)
+    assert not quiet(frame(6000.0))  # loud is not enough: the VAD must agree
+
+
+def test_the_endpointer_ends_commands_in_running_noise() -> None:
+    """A steady noise under two commands: each ends on its own (the VAD alone would hear the
+    noise as speech and never end)."""
+    rng = np.random.default_rng(1)
+
+    def noise(seconds: float) -> bytes:
+        return (rng.standard_normal(int(SAMPLE_RATE * seconds)) * 300).astype("<i2").tobytes()
+
+    def noisy_tone(seconds: float) -> bytes:
+        t = np.frombuffer(tone(seconds), dtype="<i2").astype(np.float64)
+        n = np.frombuffer(noise(seconds), dtype="<i2").astype(np.float64)
+        return (t * 0.3 + n).astype("<i2").tobytes()
+
+    always = lambda _frame: True  # noqa: E731 - a VAD that calls everything speech
+    from voice.hearing.endpoint import NoiseFloorGate
+
+    ep = Endpointer(EndpointSettings(), vad=NoiseFloorGate(always, 12.0))
+    stream = noise(3.0) + noisy_tone(0.8) + noise(2.0) + noisy_tone(0.8) + noise(2.0)
+    kinds = [e.kind for e in ep.feed(stream) if e.kind != "audio"]
+    assert kinds == ["start", "end", "start", "end"]

@@ -44,14 +44,17 @@ _OPTIONS = (
             "seconds of silence that end an utterance", {"type": float, "metavar": "S"}),
     _Option("--early-silence", EndpointSettings, "early_silence_s",
             "PocketSphinx: seconds of silence after a complete command that no longer one "
-            "continues before it is heard, 0 = wait for --trailing-silence",
+            "of another meaning continues before it is heard, 0 = wait for --trailing-silence",
             {"type": float, "metavar": "S"}),
     _Option("--continued-silence", EndpointSettings, "continued_silence_s",
-            "PocketSphinx: the same for a complete command a longer one continues "
-            "(\"pause\" / \"pause the session\"), 0 = wait for --trailing-silence",
+            "PocketSphinx: the same for a complete command a longer one of another meaning "
+            "continues (\"stop\" / \"stop the music\"), 0 = wait for --trailing-silence",
             {"type": float, "metavar": "S"}),
     _Option("--vad-mode", EndpointSettings, "vad_mode", "VAD aggressiveness",
             {"type": int, "choices": range(0, 4), "metavar": "0-3"}),
+    _Option("--noise-margin", EndpointSettings, "noise_margin_db",
+            "speech must be this many dB above the recent noise floor, 0 = the VAD alone",
+            {"type": float, "metavar": "DB"}),
     _Option("--beam", DecoderSettings, "beam", "PocketSphinx beam", {"type": float}),
     _Option("--wbeam", DecoderSettings, "wbeam", "PocketSphinx word-exit beam", {"type": float}),
     _Option("--filler", DecoderSettings, "fsgusefiller",
