@@ -307,6 +307,27 @@ def test_over_the_coach_any_command_counts_when_the_audio_shows_the_persons_voic
     assert rejected == ["not in the allowed templates"]
 
 
+def test_the_persons_voice_over_the_coach_gets_a_lower_floor_the_coachs_does_not(
+    verifier: Verifier,
+) -> None:
+    """The coach's residual lowers the person's scores; the floor follows only when the
+    canceller shows the sound was the person's."""
+    judge = Judge(
+        {"how much time is left": 0.02, "how long is left": 0.03},
+        playing={1.0, 3.0},
+        passes={"how much time is left": 0.6, "how long is left": 0.05},
+    )
+    listener, _, heard, rejected = make(
+        verifier, initial_state="hold", min_confidence=0.5, echo=judge
+    )
+    listener.set_speaking("Paused with 19 seconds left. Say resume when you are ready.")
+    for text, start in (("how much time is left", 1.0), ("how long is left", 3.0)):
+        judge.current = text
+        listener.handle(Transcript(text, 0.45, start=start, end=start + 1.2))
+    assert [h[0] for h in heard] == ["how much time is left"]
+    assert rejected == ["not in the allowed templates"]
+
+
 def test_over_the_coach_nothing_counts_while_the_canceller_learns(verifier: Verifier) -> None:
     """Before the canceller has learned the room, the coach's own first lines pass it as
     much as a person's voice would (in the audio room: 28%, heard as "you go so slow")."""

@@ -107,6 +107,10 @@ MIN_PASSED_OVER_COACH = 0.1
 # and the result is this little like the coach's voice:
 PERSON_PASSED = 0.25
 PERSON_MAX_SHARE = 0.1
+# ... with this confidence floor: what is left of the coach's voice in the audio scores
+# against the words, so the person's commands score lower over it ("resume" 0.46 and 0.53 in
+# two audio-room runs, where the full floor lost one of them).
+PERSON_OVER_COACH_MIN_CONFIDENCE = 0.4
 
 # Over the coach's voice a command is short ("pause", "ouch, that hurts"); a long stretch of
 # "speech" there is the coach's own lines leaking through, whatever words it decodes to.
@@ -473,6 +477,8 @@ class Listener:
             # Over the coach's voice a low score is usually its voice, unless the canceller
             # let most of the sound through: then it was the person's.
             floor = min(floor, BARGE_IN_MIN_CONFIDENCE)
+        elif guard_text is not None and evidence.person:
+            floor = min(floor, PERSON_OVER_COACH_MIN_CONFIDENCE)
         if verdict.accepted and verdict.confidence < floor:
             return _rejected(verdict, "low confidence")
         if (
