@@ -120,12 +120,14 @@ def run(bench: Bench, bestpath: bool = False) -> dict[str, Any]:
             _summarise("quiet room" if snr is None else f"kitchen {snr:g} dB", passes)
         )
     from voice.hearing.endpoint import EndpointSettings
+    from voice.hearing.pocketsphinx_engine import DecoderSettings
 
     return {
         "bestpath": bestpath,
         "voices": [v.id for v in LATENCY_VOICES],
         "trailing_silence_s": EndpointSettings().trailing_silence_s,
         "early_silence_s": EndpointSettings().early_silence_s,
+        "early_min_confidence": DecoderSettings().early_min_confidence,
         "commands_per_pass": s.latency_commands,
         "passes": s.latency_passes,
         "conditions": conditions,

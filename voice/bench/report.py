@@ -444,8 +444,8 @@ def latency_section(r: dict[str, Any], stamp: str) -> str:
         f"handed to the output (idle commands only). PocketSphinx bestpath={r['bestpath']}. "
         f"The endpointer waits {r['trailing_silence_s']:g} s of silence before it ends an "
         f"utterance, or {r.get('early_silence_s', 0.0):g} s after a complete command that no "
-        "sentence of another meaning continues, heard with confidence 0.6 or more: that wait "
-        "is in every figure. "
+        "sentence of another meaning continues, heard with confidence "
+        f"{r.get('early_min_confidence', 0.6):g} or more: that wait is in every figure. "
         f"{r['passes']} passes per condition (voices rotate between passes); the figure is "
         "the median over the passes of each pass's percentile, pooled percentiles after it. "
         "Only commands heard right are timed.",

@@ -142,15 +142,15 @@ class SentenceCheck:
         roots = self._grammar.meanings or {"": self._grammar.root}
         complete: set[str] = set()
         continuing: set[str] = set()
+        slot_to_come = False
         for meaning, node in roots.items():
             ends = self._ends(node, words, 0, memo, frozenset())
             if len(words) in ends:
                 complete.add(meaning)
-            if self.MORE_SLOT in ends:
-                continuing.add(f"{meaning} + slot")
-            elif self.MORE in ends:
+            if self.MORE in ends or self.MORE_SLOT in ends:
                 continuing.add(meaning)
-        same = len(complete) == 1 and continuing <= complete
+            slot_to_come = slot_to_come or self.MORE_SLOT in ends
+        same = len(complete) == 1 and continuing <= complete and not slot_to_come
         return bool(complete), bool(continuing) and not same
 
     def _ends(
@@ -629,7 +629,7 @@ def _unmatched_s(segs: list[tuple[str, int, int]], audio: bytes) -> float:
     first, last = spans[0][0], spans[-1][1]
     most = 0
     for word, a, b in segs:
-        if word.startswith(("<", "[", "+")) and a > first and b < last:
+        if word.startswith(FILLER_PREFIXES) and a > first and b < last:
             most = max(most, int(np.count_nonzero(energy[a : b + 1] >= loud)))
     return most * FRAME_S
 
