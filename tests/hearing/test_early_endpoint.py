@@ -349,3 +349,23 @@ def test_the_endpointer_ends_commands_in_running_noise() -> None:
     stream = noise(3.0) + noisy_tone(0.8) + noise(2.0) + noisy_tone(0.8) + noise(2.0)
     kinds = [e.kind for e in ep.feed(stream) if e.kind != "audio"]
     assert kinds == ["start", "end", "start", "end"]
+
+
+def test_over_the_coach_a_command_ends_on_the_search_s_own_silence(
+    rec: PocketSphinxRecognizer, flite: Callable[..., Pcm]
+) -> None:
+    """What is left of the coach's voice keeps the VAD hearing speech after a "pause" said
+    over it; while the coach plays the search's silence after the sentence ends it instead."""
+    rec.set_grammar("hold")
+    command = flite("pause")
+    leak = flite("keep breathing slowly and let your hips sink to the floor", "slt") * 0.1
+    audio = np.concatenate([silence(0.5), command, leak.astype(np.int16), silence(1.5)])
+    leak_end = 0.5 + (len(command) + len(leak)) / SAMPLE_RATE
+    try:
+        rec.set_coach_playing(True)
+        over = stream(rec, audio)
+    finally:
+        rec.set_coach_playing(False)
+    quiet = stream(rec, audio)
+    assert over and over[0][0].text == "pause" and over[0][1] < leak_end - 2.0, over
+    assert not [at for r, at in quiet if r.text == "pause" and at < leak_end], quiet

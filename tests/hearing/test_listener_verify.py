@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from voice.hearing.grammar import load_intents
-from voice.hearing.listener import BARGE_IN, Listener, load_state_intents
+from voice.hearing.listener import BARGE_IN, ECHO_TAIL_S, Listener, load_state_intents
 from voice.hearing.verify import Verifier, echoes
 from voice.ports import Transcript
 
@@ -36,11 +36,18 @@ class ScriptedRecognizer:
     def __init__(self) -> None:
         self.grammars: list[str] = []
         self.texts: dict[bytes, str] = {}
+        self.playing: list[bool] = []
+        self.log: list[bytes | bool] = []  # chunks fed and what it was told, in order
 
     def set_grammar(self, name: str) -> None:
         self.grammars.append(name)
 
+    def set_coach_playing(self, playing: bool) -> None:
+        self.playing.append(playing)
+        self.log.append(playing)
+
     def accept(self, pcm: bytes) -> Transcript | None:
+        self.log.append(pcm)
         text = self.texts.get(pcm)
         return Transcript(text, 0.9, end=0.1) if text else None
 
@@ -129,6 +136,33 @@ def test_thread_applies_state_before_audio(verifier: Verifier) -> None:
     assert listener.error is None
     with pytest.raises(KeyError):
         listener.set_state("nowhere")
+
+
+def test_the_recognizer_knows_when_the_coach_plays_until_its_echo_has_died(
+    verifier: Verifier,
+) -> None:
+    now = [100.0]
+    listener: Listener
+
+    def chunks() -> Iterator[bytes]:
+        yield b"quiet"
+        listener.set_speaking("Hold it there.")
+        yield b"talking"
+        listener.set_speaking(None)
+        yield b"its echo"
+        now[0] += ECHO_TAIL_S
+        yield b"quiet again"
+
+    rec = ScriptedRecognizer()
+    source = ListSource([])
+    source.chunks = chunks  # type: ignore[method-assign]
+    listener = Listener(
+        source, rec, STATES, lambda *a: None, verifier=verifier, clock=lambda: now[0]
+    )
+    listener.start()
+    listener.join(5)
+    # The coach's voice rings on in the room for ECHO_TAIL_S after its line.
+    assert rec.log == [False, b"quiet", True, b"talking", b"its echo", False, b"quiet again"]
 
 
 def test_hearing_is_known_only_once_audio_flows(verifier: Verifier) -> None:

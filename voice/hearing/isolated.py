@@ -75,6 +75,9 @@ class IsolatedRecognizer:
     def set_grammar(self, name: str) -> None:
         self._call("set_grammar", name)
 
+    def set_coach_playing(self, playing: bool) -> None:
+        self._call("set_coach_playing", playing)
+
     def accept(self, pcm: bytes) -> Transcript | None:
         result: Transcript | None = self._call("accept", pcm)
         return result

@@ -245,6 +245,8 @@ class Listener:
         self._state = initial_state
         self._pending_state: str | None = initial_state
         self._speaking = _Speaking()
+        # What the recognizer was last told of the coach playing (None: nothing yet).
+        self._told_playing: bool | None = None
         self._stop = threading.Event()
         self._hearing = threading.Event()  # set when the first audio has been read
         self._thread: threading.Thread | None = None
@@ -410,6 +412,7 @@ class Listener:
             return False
         with self._lock:
             self._pending_state = self._state  # the new search starts on the current grammar
+        self._told_playing = None
         self._retry_at = None
         self._healthy_since = self._clock()
         self.restarts += 1
@@ -419,8 +422,15 @@ class Listener:
     def _apply_state(self) -> None:
         with self._lock:
             pending, self._pending_state = self._pending_state, None
+            speaking = self._speaking
+            playing = speaking.text is not None or self._clock() < speaking.ended_at + ECHO_TAIL_S
         if pending is not None:
             self._recognizer.set_grammar(pending)
+        if playing != self._told_playing:
+            tell = getattr(self._recognizer, "set_coach_playing", None)
+            if callable(tell):
+                tell(playing)
+            self._told_playing = playing
 
     def handle(self, transcript: Transcript) -> Verdict:
         """Check one final result and report it; public so runtimes and tests can inject text."""

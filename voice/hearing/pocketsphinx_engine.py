@@ -77,6 +77,11 @@ class DecoderSettings:
     live_decode: bool = True
     # An early endpoint (EndpointSettings.early_silence_s) needs at least this confidence.
     early_min_confidence: float = 0.6
+    # ... and this much while the coach plays. Its voice left in the audio lowers the
+    # person's scores ("ouch that hurts" 0.56-0.66, "pause it" 0.39-0.52 in the audio room),
+    # and the listener judges the result against its own floors anyway: ending early over
+    # the coach only decides when the command is over, not whether it counts.
+    early_min_confidence_over_coach: float = 0.3
     # Keep every state's compiled grammar in the decoder (switches are instant, 40-50 MB
     # each) instead of only the active one.
     preload_grammars: bool = False
@@ -300,7 +305,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._live_open = False
         self._utt_bytes = 0
         self._next_check = 0.0
-        self._early_asked = False
+        self._early_asked: str | None = None  # the hypothesis the early check last scored
         self._used_mean: list[float] = []
 
     # --- setup ----------------------------------------------------------------------------
@@ -395,7 +400,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._utt_audio = []
         self._utt_bytes = 0
         self._next_check = PROBE_S * BYTES_PER_S
-        self._early_asked = False
+        self._early_asked = None
 
     def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
         self._utt_audio.append(pcm)
@@ -482,13 +487,20 @@ class PocketSphinxRecognizer(StreamingRecognizer):
 
     def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
         wait = self.endpoint_settings.early_silence_s
+        over_coach = self.coach_playing
         # The VAD must hear silence too: the search's best path can put speech it cannot
         # match into silence and fillers ("start the quick" ended before "routine" was said).
-        if not self._live_open or wait <= 0.0 or self._early_asked or silence_s <= 0.0:
+        # Not while the coach plays: what is left of its voice keeps the VAD on to the end of
+        # its line (in CI that held "ouch that hurts" open for 2 s, until the coach had said
+        # it all), so there the search's own silence after a sentence has to do.
+        if not self._live_open or wait <= 0.0 or (silence_s <= 0.0 and not over_coach):
             return None
         hyp = self._decoder.hyp()
         text = hyp.hypstr.strip() if hyp is not None else ""
-        if not text:
+        # The phone loop is asked once per utterance, or over the coach once per hypothesis.
+        if not text or (self._early_asked is not None and not over_coach):
+            return None
+        if text == self._early_asked:
             return None
         check = self._checks.get(self._current)
         if check is None:
@@ -498,22 +510,31 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             wait = self.endpoint_settings.continued_silence_s
         if not complete or wait <= 0.0:
             return None
+        quiet_s = self._quiet_after_words()
+        if quiet_s is None or quiet_s < wait:
+            return None
+        mean = self._utt_mean(ended=True)
+        self._early_asked = text
+        loop = self._loop_score(b"".join(self._utt_audio))
+        settings = self.decoder_settings
+        floor = (
+            settings.early_min_confidence_over_coach
+            if over_coach
+            else settings.early_min_confidence
+        )
+        if _confidence(float(hyp.score), loop) < floor:
+            return None
+        return self._end_live(self._utt_start, at - quiet_s, mean, loop)
+
+    def _quiet_after_words(self) -> float | None:
+        """Seconds the search's best path has spent past its last word (None: no word)."""
         last_end = None
         for seg in self._decoder.seg() or ():
             if seg.word and not seg.word.startswith(FILLER_PREFIXES):
                 last_end = seg.end_frame
         if last_end is None:
             return None
-        quiet_s = (self._decoder.n_frames() - 1 - last_end) * 0.01
-        if quiet_s < wait:
-            return None
-        mean = self._utt_mean(ended=True)
-        # The phone loop's pass on the audio so far; asked once per utterance.
-        self._early_asked = True
-        loop = self._loop_score(b"".join(self._utt_audio))
-        if _confidence(float(hyp.score), loop) < self.decoder_settings.early_min_confidence:
-            return None
-        return self._end_live(self._utt_start, at - quiet_s, mean, loop)
+        return float(self._decoder.n_frames() - 1 - last_end) * FRAME_S
 
     # --- results ---------------------------------------------------------------------------
 

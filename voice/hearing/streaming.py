@@ -46,6 +46,7 @@ class StreamingRecognizer:
         self._in_utt = False
         self._utt_start = 0.0
         self._partial = ""
+        self._coach_playing = False
 
     # --- the decoder side ---------------------------------------------------------------------
 
@@ -101,6 +102,18 @@ class StreamingRecognizer:
                 self._in_utt = False
                 self._endpointer.cut()
             self._current = name
+
+    def set_coach_playing(self, playing: bool) -> None:
+        """The coach's own voice is (or is no longer) in the audio; see `coach_playing`."""
+        with self._lock:
+            self._coach_playing = playing
+
+    @property
+    def coach_playing(self) -> bool:
+        """While the coach plays, what is left of its voice after echo cancellation can keep
+        the VAD hearing speech after a command said over it: an engine that can tell a
+        finished command may then end it without the VAD's silence."""
+        return self._coach_playing
 
     def accept(self, pcm: bytes) -> Transcript | None:
         with self._lock:
