@@ -66,7 +66,7 @@ def test_hears_in_a_child_process_and_leaves_the_gil_free(
         assert ticks[0] >= 0.3 * busy / 0.0015
     finally:
         rec.close()
-    assert not rec._proc.is_alive()
+    assert not rec.alive
 
 
 def test_a_crashed_decoder_is_one_clear_failure(grammars) -> None:  # type: ignore[no-untyped-def]

@@ -36,6 +36,7 @@ from voice.hearing.grammar import (
     Word,
 )
 from voice.hearing.streaming import StreamingRecognizer
+from voice.hearing.word_graph import word_graph
 from voice.ports import Transcript
 
 _LOG = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ class DecoderSettings:
     # and the listener judges the result against its own floors anyway: ending early over
     # the coach only decides when the command is over, not whether it counts.
     early_min_confidence_over_coach: float = 0.3
+    # Search each grammar as its minimal word automaton (voice.hearing.word_graph) rather than
+    # PocketSphinx's own JSGF conversion, which fills it with null transitions.
+    word_graph: bool = True
     # Keep every state's compiled grammar in the decoder (switches are instant, 40-50 MB
     # each) instead of only the active one.
     preload_grammars: bool = False
@@ -279,8 +283,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._loaded: set[str] = set()
         if self.decoder_settings.preload_grammars:
             for g in self._grammars.values():
-                self._decoder.add_jsgf_string(g.name, g.to_jsgf())
-                self._loaded.add(g.name)
+                self._add_search(g)
         self._load(self._current)
         self._loop: Any = None
         if self.decoder_settings.phone_loop_confidence:
@@ -367,8 +370,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         """Make `name`'s grammar the active search; unless preloaded, drop the previous one."""
         search = self._grammars[name].name
         if search not in self._loaded:
-            self._decoder.add_jsgf_string(search, self._grammars[name].to_jsgf())
-            self._loaded.add(search)
+            self._add_search(self._grammars[name])
         self._decoder.activate_search(search)
         if not self.decoder_settings.preload_grammars:
             dropped = self._loaded - {search}
@@ -378,6 +380,17 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             if dropped:
                 _LOG.debug("grammar %s built, %s dropped", search, ", ".join(sorted(dropped)))
                 _malloc_trim()
+
+    def _add_search(self, grammar: CompiledGrammar) -> None:
+        if self.decoder_settings.word_graph:
+            graph = word_graph(grammar)
+            fsg = self._decoder.create_fsg(
+                grammar.name, graph.start, graph.final, graph.transitions()
+            )
+            self._decoder.add_fsg(grammar.name, fsg)
+        else:
+            self._decoder.add_jsgf_string(grammar.name, grammar.to_jsgf())
+        self._loaded.add(grammar.name)
 
     # --- the decoder side of StreamingRecognizer ---------------------------------------------
 
