@@ -84,6 +84,7 @@ def breakdown(noise_path: str | None) -> list[dict[str, Any]]:
         PocketSphinxRecognizer,
         model_dir,
     )
+    from voice.hearing.word_graph import word_graph
 
     # The recognizer's own steps, one at a time (same calls as its __init__).
     rec = PocketSphinxRecognizer.__new__(PocketSphinxRecognizer)
@@ -96,11 +97,15 @@ def breakdown(noise_path: str | None) -> list[dict[str, Any]]:
     dict_file = s.step("pronunciation dictionary", lambda: rec._write_dictionary(grammars.values()))
     rec._dict_file = dict_file
     decoder = s.step("pocketsphinx Decoder (acoustic model)", rec._make_decoder)
+    rec._decoder = decoder
+    rec._loaded = set()
+    # Every state's grammar, for the breakdown: the product keeps only the active one.
     for name, g in grammars.items():
-        jsgf = g.to_jsgf()
+        graph = word_graph(g)
         s.step(
-            f"+ FSG search '{name}' ({len(g.vocabulary)} words, {len(jsgf) // 1000} kB JSGF)",
-            lambda n=g.name, j=jsgf: decoder.add_jsgf_string(n, j),  # type: ignore[misc]
+            f"+ FSG search '{name}' ({len(g.vocabulary)} words, {graph.states} states, "
+            f"{len(graph.arcs)} arcs)",
+            lambda g=g: rec._add_search(g),  # type: ignore[misc]
         )
     s.step(
         "+ phone loop (confidence)",
