@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # Speech priorities, highest first: a safety line may cut anything, a count may cut an
 # instruction, and so on.
@@ -91,6 +91,13 @@ class Recognizer(Protocol):
     def partial(self) -> str: ...
 
     def flush(self) -> Transcript | None: ...
+
+
+@runtime_checkable
+class HearsOverTheCoach(Protocol):
+    """A recognizer that uses knowing when the coach's own voice is in its audio."""
+
+    def set_coach_playing(self, playing: bool) -> None: ...
 
 
 class AudioSource(Protocol):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from voice.hearing.verify import Verdict, Verifier, drawn_out, echoes
-from voice.ports import AudioSource, Recognizer, Transcript
+from voice.ports import AudioSource, HearsOverTheCoach, Recognizer, Transcript
 
 _LOG = logging.getLogger(__name__)
 
@@ -427,9 +427,8 @@ class Listener:
         if pending is not None:
             self._recognizer.set_grammar(pending)
         if playing != self._told_playing:
-            tell = getattr(self._recognizer, "set_coach_playing", None)
-            if callable(tell):
-                tell(playing)
+            if isinstance(self._recognizer, HearsOverTheCoach):
+                self._recognizer.set_coach_playing(playing)
             self._told_playing = playing
 
     def handle(self, transcript: Transcript) -> Verdict:
