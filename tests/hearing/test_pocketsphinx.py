@@ -14,7 +14,7 @@ import pytest
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm, chunked, read_audio
 from voice.hearing.evaluate import Item, is_correct
 from voice.hearing.grammar import compile_grammar, compile_state_grammars, load_intents
-from voice.hearing.pocketsphinx_engine import PocketSphinxRecognizer
+from voice.hearing.pocketsphinx_engine import PocketSphinxRecognizer, load_pronunciations
 from voice.hearing.verify import Verifier
 
 from .conftest import BARISTA_SENTENCES, COACH_SENTENCES, silence
@@ -281,3 +281,11 @@ def test_engine_options_reach_the_decoder_settings() -> None:
     assert spec.decoder.fsgusefiller is False and spec.decoder.beam == 1e-40
     assert spec.decoder.extra == {"fillprob": 1e-2}
     assert spec.endpoint.vad_mode == 3 and spec.frontend.noise_suppression == 0
+
+
+def test_words_without_their_apostrophe_are_pronounced_as_with_it() -> None:
+    found = load_pronunciations(["dont", "thats", "ill", "stop"])
+    assert found["dont"][0] == "D OW N T"  # "don't", not a guess from the spelling
+    assert found["thats"] == ["DH AE T S"]
+    assert found["ill"] == ["IH L"]  # a word of its own keeps its own ("i'll" is not taken)
+    assert found["stop"] == ["S T AA P"]

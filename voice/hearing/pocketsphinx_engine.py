@@ -222,9 +222,14 @@ def model_dir() -> Path:
 def load_pronunciations(
     words: Iterable[str], dict_path: Path | None = None
 ) -> dict[str, list[str]]:
-    """Dictionary lines for the words; alternates ("word(2)") come along."""
+    """Dictionary lines for the words; alternates ("word(2)") come along.
+
+    Template words lose their apostrophes ("dont", "thats"): a word the dictionary lacks
+    takes the pronunciation of its form with one ("don't"), not a guess.
+    """
     wanted = set(words)
     found: dict[str, list[str]] = {}
+    apostrophed: dict[str, list[str]] = {}
     path = dict_path or model_dir() / "cmudict-en-us.dict"
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -232,6 +237,10 @@ def load_pronunciations(
             base = head.split("(", 1)[0]
             if base in wanted:
                 found.setdefault(base, []).append(phones.strip())
+            elif "'" in base and (bare := base.replace("'", "")) in wanted:
+                apostrophed.setdefault(bare, []).append(phones.strip())
+    for word, phones in apostrophed.items():
+        found.setdefault(word, phones)
     return found
 
 
