@@ -78,6 +78,8 @@ class Transcript:
     # The most speech-loud audio (seconds) in one gap between words that the engine put in
     # no word (a grammar forced onto longer talk leaves the rest in silence); 0 = not known.
     unmatched_s: float = 0.0
+    # Speech-loud audio after the last word: the command was the start of longer talk.
+    trailing_s: float = 0.0
 
 
 class Recognizer(Protocol):

@@ -414,8 +414,20 @@ def test_talk_drawn_out_over_a_short_sentence_is_not_a_command_but_ouch_still_is
     listener.handle(Transcript("how much time is left", 1.0, start=1.0, end=10.0))
     listener.handle(Transcript("how much time is left", 1.0, start=11.0, end=12.5))
     listener.handle(Transcript("ouch", 1.0, start=13.0, end=22.0))  # noise held it open
+    listener.handle(Transcript("pause", 1.0, start=23.0, end=30.0))  # only pain is spared
     assert [h[0] for h in heard] == ["how much time is left", "ouch"]
-    assert rejected == ["too long for its words"]
+    assert rejected == ["too long for its words", "too long for its words"]
+
+
+def test_a_command_at_the_start_of_longer_talk_is_not_one_but_ouch_still_is(
+    verifier: Verifier,
+) -> None:
+    listener, _, heard, rejected = make(verifier, initial_state="hold")
+    listener.handle(Transcript("pause", 1.0, start=1.0, end=3.0, trailing_s=1.2))
+    listener.handle(Transcript("pause", 1.0, start=4.0, end=4.8, trailing_s=0.3))
+    listener.handle(Transcript("ouch", 1.0, start=5.0, end=7.0, trailing_s=1.2))
+    assert [h[0] for h in heard] == ["pause", "ouch"]
+    assert rejected == ["1.2 s of talk after it"]
 
 
 def test_barge_in_commands_have_a_lower_confidence_floor(verifier: Verifier) -> None:

@@ -14,6 +14,7 @@ import pytest
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm, chunked, read_audio
 from voice.hearing.evaluate import Item, is_correct
 from voice.hearing.grammar import compile_grammar, compile_state_grammars, load_intents
+from voice.hearing.listener import MAX_TRAILING_S
 from voice.hearing.pocketsphinx_engine import PocketSphinxRecognizer, load_pronunciations
 from voice.hearing.verify import Verifier
 
@@ -69,11 +70,13 @@ def test_talk_the_grammar_skips_over_is_not_a_command(  # type: ignore[no-untype
     talk = [flite("how much"), flite("of the garden needs water and"), flite("time is left")]
     result = rec.decode(np.concatenate([silence(0.3), *talk, silence(0.3)]))
     # The grammar finds its sentence in the words around the talk and files the talk as
-    # silence: the words are a command, the audio is not.
+    # silence, between its words or after them: the words are a command, the audio is not.
     assert result.text == "how much time is left"
-    assert result.unmatched_s > verifier.max_unmatched_s
-    verdict = verifier.check(result, STATES["hold"])
-    assert not verdict.accepted and "between its words" in verdict.reason
+    between = result.unmatched_s > verifier.max_unmatched_s
+    assert between or result.trailing_s > MAX_TRAILING_S, result
+    if between:
+        verdict = verifier.check(result, STATES["hold"])
+        assert not verdict.accepted and "between its words" in verdict.reason
 
 
 def test_streaming_two_commands_with_endpointing(coach, flite: Callable[..., Pcm]) -> None:  # type: ignore[no-untyped-def]

@@ -36,17 +36,19 @@ def test_speech_between_the_words_that_no_word_explains_is_rejected(tmp_path) ->
     )
 
 
-def test_unmatched_speech_is_the_loud_silence_between_words() -> None:
+def test_unmatched_speech_is_the_loud_silence_between_and_after_words() -> None:
     import numpy as np
 
-    from voice.hearing.pocketsphinx_engine import _unmatched_s
+    from voice.hearing.pocketsphinx_engine import _speech_outside_words
 
     loud = (np.sin(np.arange(16000) / 3.0) * 8000).astype("<i2")
     quiet = np.zeros(16000, dtype="<i2")
-    # 0-0.5 s a word, 0.5-1.0 s "silence", 1.0-1.5 s a word
-    talk = np.concatenate([loud[:8000], loud[:8000], loud[:8000]]).tobytes()
-    pause = np.concatenate([loud[:8000], quiet[:8000], loud[:8000]]).tobytes()
+    # 0-0.5 s a word, 0.5-1.0 s "silence", 1.0-1.5 s a word, then 0.5 s more
+    talk = np.concatenate([loud[:8000], loud[:8000], loud[:8000], loud[:8000]]).tobytes()
+    pause = np.concatenate([loud[:8000], quiet[:8000], loud[:8000], quiet[:8000]]).tobytes()
     segs = [("<sil>", 0, 0), ("how", 1, 49), ("<sil>", 50, 99), ("left", 100, 147)]
-    assert 0.45 <= _unmatched_s(segs, talk) <= 0.5
-    assert _unmatched_s(segs, pause) <= 0.02  # a real pause is quiet (windows overlap words)
-    assert _unmatched_s([("<sil>", 0, 40)], talk) == 0.0  # no words: nothing to judge
+    between, after = _speech_outside_words(segs, talk)
+    assert 0.45 <= between <= 0.5 and 0.45 <= after <= 0.55
+    between, after = _speech_outside_words(segs, pause)
+    assert between <= 0.02 and after <= 0.03  # real pauses are quiet (windows overlap words)
+    assert _speech_outside_words([("<sil>", 0, 40)], talk) == (0.0, 0.0)  # no words

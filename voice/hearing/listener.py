@@ -27,6 +27,9 @@ OnRejected = Callable[[Verdict], None]
 
 # Intents that may interrupt the coach while it speaks.
 BARGE_IN: frozenset[str] = frozenset({"Stop", "Pause", "ReportPain"})
+# Intents heard however much talk surrounds them: "ouch, that hurts, I think I pulled
+# something" must still stop the stretch, and missing it costs far more than a false one.
+SAFETY: frozenset[str] = frozenset({"ReportPain"})
 
 # Coach state -> intents worth hearing then. Barge-in intents are added to every state.
 # Questions (AskFaq, AskHistory) are heard only between sessions: their grammars are large,
@@ -111,6 +114,14 @@ PERSON_MAX_SHARE = 0.1
 # against the words, so the person's commands score lower over it ("resume" 0.46 and 0.53 in
 # two audio-room runs, where the full floor lost one of them).
 PERSON_OVER_COACH_MIN_CONFIDENCE = 0.4
+
+# Speech-loud audio after the last word of a result (Transcript.trailing_s): a grammar given
+# a stretch of talk puts a command at its start and files the rest under silence. On the
+# false-activation bench (kitchen 15 dB, hold and idle) 29 of 33 accepted results had
+# 0.66-6.5 s of it; commands said on their own had none above 0.3 s (168 flite commands,
+# clean to 6 dB: 1 at 0.55 s; 251 barista orders heard right through the live path, clean
+# and 12 dB: none; 6 dB: 6 of 68 above 0.5 s, where the noise itself is as loud as words).
+MAX_TRAILING_S = 0.5
 
 # Over the coach's voice a command is short ("pause", "ouch, that hurts"); a long stretch of
 # "speech" there is the coach's own lines leaking through, whatever words it decodes to.
@@ -221,6 +232,7 @@ class Listener:
         *,
         verifier: Verifier,
         barge_in: Collection[str] = BARGE_IN,
+        safety: Collection[str] = SAFETY,
         initial_state: str = "idle",
         on_rejected: OnRejected | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -236,6 +248,7 @@ class Listener:
         self._recognizer = recognizer
         self._states = {k: frozenset(v) for k, v in states.items()}
         self._barge_in = frozenset(barge_in)
+        self._safety = frozenset(safety)
         self._on_heard = on_heard
         self._on_rejected = on_rejected
         self._verifier = verifier
@@ -496,11 +509,13 @@ class Listener:
             and transcript.end - transcript.start > MAX_BARGE_IN_S
         ):
             return _rejected(verdict, "too long for a command said over the coach")
-        if verdict.accepted and verdict.intent not in self._barge_in and drawn_out(transcript):
+        if verdict.accepted and verdict.intent not in self._safety:
             # The phone-loop confidence cannot see talk forced onto a short sentence; the
-            # time per word can. Barge-in commands are spared: a real "ouch" can end a long
-            # utterance that noise held open, and missing it costs more.
-            return _rejected(verdict, "too long for its words")
+            # time per word and the speech after the words can.
+            if drawn_out(transcript):
+                return _rejected(verdict, "too long for its words")
+            if transcript.trailing_s > MAX_TRAILING_S:
+                return _rejected(verdict, f"{transcript.trailing_s:.1f} s of talk after it")
         share = evidence.share
         if share is not None and share > self._max_echo_share:
             return _rejected(verdict, f"echo of the coach's own speech ({share:.0%} of it)")

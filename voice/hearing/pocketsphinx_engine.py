@@ -591,15 +591,17 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             confidence *= 0.5  # a partial path is half-trusted at best
         if words:
             words = [(w, confidence) for w, _ in words]
+        unmatched, trailing = _speech_outside_words(
+            [(seg.word, seg.start_frame, seg.end_frame) for seg in segs], audio
+        )
         return Transcript(
             text=text,
             confidence=confidence,
             words=tuple(words),
             start=start,
             end=end,
-            unmatched_s=_unmatched_s(
-                [(seg.word, seg.start_frame, seg.end_frame) for seg in segs], audio
-            ),
+            unmatched_s=unmatched,
+            trailing_s=trailing,
         )
 
     def _best_partial(self) -> tuple[str, float]:
@@ -658,23 +660,25 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             )
 
 
-def _unmatched_s(segs: list[tuple[str, int, int]], audio: bytes) -> float:
-    """The most speech no word accounts for in one gap between the first and last word:
-    frames of a silence or filler segment within UNMATCHED_DB of the words' median level."""
+def _speech_outside_words(segs: list[tuple[str, int, int]], audio: bytes) -> tuple[float, float]:
+    """Speech no word accounts for: the most in one gap between the first and last word,
+    and all of it after the last word (frames of a silence or filler segment, or of no
+    segment, within UNMATCHED_DB of the words' median level)."""
     spans = [(a, b) for word, a, b in segs if word and not word.startswith(FILLER_PREFIXES)]
     if not spans:
-        return 0.0
+        return 0.0, 0.0
     energy = _frame_db(audio)
     said = [energy[a : b + 1] for a, b in spans if a < len(energy)]
     if not said:
-        return 0.0
+        return 0.0, 0.0
     loud = float(np.median(np.concatenate(said))) - UNMATCHED_DB
     first, last = spans[0][0], spans[-1][1]
     most = 0
     for word, a, b in segs:
         if word.startswith(FILLER_PREFIXES) and a > first and b < last:
             most = max(most, int(np.count_nonzero(energy[a : b + 1] >= loud)))
-    return most * FRAME_S
+    after = int(np.count_nonzero(energy[last + 1 :] >= loud))
+    return most * FRAME_S, after * FRAME_S
 
 
 def _frame_db(audio: bytes) -> npt.NDArray[np.float64]:
