@@ -239,8 +239,8 @@ def load_pronunciations(
                 found.setdefault(base, []).append(phones.strip())
             elif "'" in base and (bare := base.replace("'", "")) in wanted:
                 apostrophed.setdefault(bare, []).append(phones.strip())
-    for word, phones in apostrophed.items():
-        found.setdefault(word, phones)
+    for word, lines in apostrophed.items():
+        found.setdefault(word, lines)
     return found
 
 
