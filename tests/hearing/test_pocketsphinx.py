@@ -278,11 +278,13 @@ def test_engine_options_reach_the_decoder_settings() -> None:
     spec = engine_spec(
         parser.parse_args(
             ["--no-filler", "--beam", "1e-40", "--vad-mode", "3", "--noise-suppression", "0",
-             "--ps-option", "fillprob=1e-2"]
+             "--ps-option", "fillprob=1e-2", "--ps-option", "bestpath=no",
+             "--ps-option", "remove_noise=Yes"]
         )
     )  # fmt: skip
     assert spec.decoder.fsgusefiller is False and spec.decoder.beam == 1e-40
-    assert spec.decoder.extra == {"fillprob": 1e-2}
+    # PocketSphinx's Config takes the string "no" as true: the option must give a boolean
+    assert spec.decoder.extra == {"fillprob": 1e-2, "bestpath": False, "remove_noise": True}
     assert spec.endpoint.vad_mode == 3 and spec.frontend.noise_suppression == 0
 
 

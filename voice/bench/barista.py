@@ -42,7 +42,7 @@ def _base() -> list[str]:
 def commands(bench: Bench) -> list[list[str]]:
     """The eval invocations of this run: clean, then one noisy pass per seed."""
     s = bench.sizes
-    common = ["--jobs", str(bench.jobs), "--json", "--ps-option", "bestpath=no"]
+    common = ["--jobs", str(bench.jobs), "--json", "--no-bestpath"]
     clean = _base() + common
     if s.barista_clean_limit:
         clean += ["--limit", str(s.barista_clean_limit)]

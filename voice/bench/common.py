@@ -102,9 +102,11 @@ FULL = Sizes(
     cost_seconds=15.0,
     cost_runs=3,
     barista_clean_limit=None,
-    barista_limit=12,
+    # Every recording at every SNR: the word-automaton search decodes kitchen noise at
+    # about 0.02 s of CPU per audio second, so the whole set costs minutes, not hours.
+    barista_limit=None,
     barista_snrs=(24.0, 12.0, 6.0),
-    barista_seeds=(1234, 1235, 1236),
+    barista_seeds=(1234,),
 )
 
 

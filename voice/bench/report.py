@@ -209,6 +209,20 @@ def _h(title: str, stamp: str) -> list[str]:
     return [f"## {title}", "", f"{GENERATED} ({stamp})", ""]
 
 
+def _barista_noise(total: int, draws: int) -> str:
+    which = (
+        "all of them"
+        if total >= 296
+        else f"{total} spread over the sorted list (a row is good to about +-10 points)"
+    )
+    repeat = (
+        f"{draws} noise draws (`--seed`), median reported, the draws in brackets"
+        if draws > 1
+        else "one noise draw (`--seed 1234`)"
+    )
+    return f"Kitchen noise: {which}, each SNR with {repeat}. "
+
+
 def _draws(rates: Any) -> str:
     vals = [_num(r) for r in (rates or [])]
     if len(vals) <= 1:
@@ -366,17 +380,8 @@ def barista_section(r: dict[str, Any], stamp: str) -> str:
         "grammar `bench/barista/sentences.yaml`, through the hearing team's `eval` command "
         "(bestpath off, as above). Clean: "
         + (f"{clean['total']} recordings. " if clean else "not run. ")
-        + (
-            f"Kitchen noise: {noisy[0]['total']} recordings spread over the sorted list (every "
-            f"{max(1, 296 // max(1, noisy[0]['total']))}th or so; a full noisy pass costs "
-            "25-35 min per SNR here), each SNR with "
-            f"{len(r.get('seeds') or [])} noise draws (`--seed`), median reported, the draws in "
-            "brackets. "
-            if noisy
-            else ""
-        )
-        + "Rhino: Picovoice's published kitchen-noise figures for the full set. With this "
-        "few recordings a row is good to about +-10 points.",
+        + (_barista_noise(noisy[0]["total"], len(r.get("seeds") or [])) if noisy else "")
+        + "Rhino: Picovoice's published kitchen-noise figures for the full set.",
         "",
         "```",
         *r["commands"],

@@ -119,6 +119,9 @@ def default_sentences() -> list[Path]:
     return sorted(base.glob("*.yaml"))
 
 
+_BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
 def _ps_options(pairs: list[str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for pair in pairs:
@@ -126,6 +129,11 @@ def _ps_options(pairs: list[str]) -> dict[str, object]:
         if not sep or not key:
             raise ValueError(f"--ps-option wants KEY=VALUE, got {pair!r}")
         parsed: object = value
+        # PocketSphinx's Config takes any non-empty string as true: "bestpath=no" was on.
+        flag = _BOOLEANS.get(value.strip().lower())
+        if flag is not None:
+            out[key.strip()] = flag
+            continue
         for cast in (int, float):
             try:
                 parsed = cast(value)
