@@ -2,7 +2,8 @@
 
 Hassil templates are walked as expression trees rather than sampled: a template such as the
 barista order stands for millions of sentences, but its tree is small, and JSGF (PocketSphinx)
-can say the same thing with alternatives and named rules. Vosk takes a phrase list; when the
+can say the same thing with alternatives and named rules; voice.hearing.word_graph turns the
+tree into the minimal word automaton PocketSphinx searches. Vosk takes a phrase list; when the
 sentences are too many to list we hand it the vocabulary instead and let verification (which
 re-parses the text with hassil) enforce the structure.
 

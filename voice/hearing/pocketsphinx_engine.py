@@ -1,7 +1,8 @@
 """PocketSphinx 5 behind the Recognizer protocol: the built-in engine, no download needed.
 
-Each grammar becomes a JSGF search; only the active state's is kept in the decoder (each
-costs 40-50 MB compiled), so switching state builds the new one (0.1-0.4 s here). The
+Each grammar becomes an FSG search over its minimal word automaton (voice.hearing.word_graph;
+PocketSphinx's own JSGF conversion with `word_graph=False`); only the active state's is kept
+in the decoder (3-10 MB each), so switching state builds the new one (20-80 ms here). The
 dictionary is cut down to the grammars' words (loading all of CMUdict costs a second and
 memory for nothing). Audio goes front end -> VAD endpointer -> decoder, so the decoder only
 ever sees speech; it is decoded as it arrives, so only the tail is left when speech ends.
