@@ -99,9 +99,10 @@ def breakdown(noise_path: str | None) -> list[dict[str, Any]]:
     decoder = s.step("pocketsphinx Decoder (acoustic model)", rec._make_decoder)
     rec._decoder = decoder
     rec._loaded = set()
+    rec._graphs = {}
     # Every state's grammar, for the breakdown: the product keeps only the active one.
     for name, g in grammars.items():
-        graph = word_graph(g)
+        graph = rec._graphs[g.name] = word_graph(g)  # _add_search takes it from here
         s.step(
             f"+ FSG search '{name}' ({len(g.vocabulary)} words, {graph.states} states, "
             f"{len(graph.arcs)} arcs)",

@@ -37,7 +37,7 @@ from voice.hearing.grammar import (
     Word,
 )
 from voice.hearing.streaming import StreamingRecognizer
-from voice.hearing.word_graph import word_graph
+from voice.hearing.word_graph import WordGraph, word_graph
 from voice.ports import Transcript
 
 _LOG = logging.getLogger(__name__)
@@ -291,6 +291,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._dict_file = self._write_dictionary(self._grammars.values())
         self._decoder = self._make_decoder()
         self._loaded: set[str] = set()
+        self._graphs: dict[str, WordGraph] = {}
         if self.decoder_settings.preload_grammars:
             for g in self._grammars.values():
                 self._add_search(g)
@@ -393,7 +394,10 @@ class PocketSphinxRecognizer(StreamingRecognizer):
 
     def _add_search(self, grammar: CompiledGrammar) -> None:
         if self.decoder_settings.word_graph:
-            graph = word_graph(grammar)
+            # Built once per grammar: only the active search is kept, and states come back.
+            graph = self._graphs.get(grammar.name)
+            if graph is None:
+                graph = self._graphs[grammar.name] = word_graph(grammar)
             fsg = self._decoder.create_fsg(
                 grammar.name, graph.start, graph.final, graph.transitions()
             )
@@ -521,9 +525,8 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         hyp = self._decoder.hyp()
         text = hyp.hypstr.strip() if hyp is not None else ""
         # The phone loop is asked once per utterance, or over the coach once per hypothesis.
-        if not text or (self._early_asked is not None and not over_coach):
-            return None
-        if text == self._early_asked:
+        asked = self._early_asked
+        if not text or text == asked or (asked is not None and not over_coach):
             return None
         check = self._checks.get(self._current)
         if check is None:
