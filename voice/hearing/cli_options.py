@@ -38,6 +38,8 @@ _OPTIONS = (
     _Option("--noise-suppression", FrontendSettings, "noise_suppression",
             "WebRTC noise suppression level, 0 = off",
             {"type": int, "choices": range(0, 5), "metavar": "0-4"}),
+    _Option("--rnnoise", FrontendSettings, "rnnoise",
+            "RNNoise noise removal before the WebRTC stage", _ON_OFF),
     _Option("--auto-gain", FrontendSettings, "auto_gain",
             "WebRTC automatic gain target in dBFS, 0 = off", {"type": int, "metavar": "DBFS"}),
     _Option("--trailing-silence", EndpointSettings, "trailing_silence_s",

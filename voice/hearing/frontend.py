@@ -1,8 +1,10 @@
-"""Clean the signal before the decoder sees it: noise suppression and gain.
+"""Clean the signal before the decoder sees it: RNNoise, then WebRTC noise suppression and gain.
 
-WebRTC's noise suppressor (the `webrtc-noise-gain` package, which wyoming-satellite uses)
-works on 10 ms frames, so the stage buffers any remainder between calls. Without the package
-the stage passes audio through and says so once: the engine still works, only worse in noise.
+RNNoise (voice.hearing.rnnoise) removes most of a kitchen; WebRTC's suppressor at a low level
+then evens out what is left. WebRTC's suppressor (the `webrtc-noise-gain` package, which
+wyoming-satellite uses) works on 10 ms frames, so the stage buffers any remainder between
+calls. Without either package the stage passes audio through and says so once: the engine
+still works, only worse in noise.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
+
+from voice.hearing.rnnoise import RNNoise, RNNoiseUnavailable
 
 _LOG = logging.getLogger(__name__)
 
@@ -24,6 +28,7 @@ class FrontendSettings:
     # 130 / 99 at 12 / 6 dB, level 2 124 / 91, level 3 110 / 73, off 128 / 87.
     noise_suppression: int = 1
     auto_gain: int = 0  # target dBFS for WebRTC AGC, 0 = off
+    rnnoise: bool = True
 
     @property
     def enabled(self) -> bool:
@@ -37,6 +42,7 @@ class Frontend:
         self.settings = settings or FrontendSettings()
         self._pending = b""
         self._proc: Any = None
+        self._rnnoise = _rnnoise() if self.settings.rnnoise else None
         if self.settings.enabled:
             try:
                 # Imported by name: the package ships no type information.
@@ -50,9 +56,11 @@ class Frontend:
 
     @property
     def active(self) -> bool:
-        return self._proc is not None
+        return self._proc is not None or self._rnnoise is not None
 
     def process(self, pcm: bytes) -> bytes:
+        if self._rnnoise is not None:
+            pcm = self._rnnoise.process(pcm)
         if self._proc is None:
             return pcm
         data = self._pending + pcm
@@ -65,5 +73,22 @@ class Frontend:
 
     def reset(self) -> None:
         self._pending = b""
+        if self._rnnoise is not None:
+            self._rnnoise.close()
+            self._rnnoise = _rnnoise()
         if self._proc is not None:
             self._proc = type(self._proc)(self.settings.auto_gain, self.settings.noise_suppression)
+
+
+_RNNOISE_WARNED = False
+
+
+def _rnnoise() -> RNNoise | None:
+    global _RNNOISE_WARNED
+    try:
+        return RNNoise()
+    except RNNoiseUnavailable as err:
+        if not _RNNOISE_WARNED:
+            _LOG.warning("%s; RNNoise is off", err)
+            _RNNOISE_WARNED = True
+        return None

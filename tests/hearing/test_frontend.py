@@ -1,0 +1,104 @@
+"""The front end before the decoder: RNNoise and WebRTC suppression, streaming."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from voice.hearing import frontend as frontend_module
+from voice.hearing import rnnoise
+from voice.hearing.audio_files import SAMPLE_RATE, Pcm
+from voice.hearing.frontend import Frontend, FrontendSettings
+
+# find_spec, not importorskip: importing pyrnnoise is exactly what the adapter avoids.
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("pyrnnoise") is None, reason="pyrnnoise has no wheel here"
+)
+
+
+def _db(x: Pcm) -> float:
+    return float(10 * np.log10(np.mean(x.astype(np.float64) ** 2) + 1e-9))
+
+
+def _stream(stage: Frontend | rnnoise.RNNoise, pcm: Pcm, chunk: int = 480) -> Pcm:
+    """Feed like a microphone, in 30 ms chunks, and collect what comes out."""
+    out = b"".join(stage.process(pcm[i : i + chunk].tobytes()) for i in range(0, len(pcm), chunk))
+    return np.frombuffer(out, dtype="<i2")
+
+
+def _noise(seconds: float, level: float = 2000.0, seed: int = 7) -> Pcm:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(SAMPLE_RATE * seconds)) * level).astype(np.int16)
+
+
+def test_library_is_found_without_importing_the_package() -> None:
+    import sys
+
+    assert rnnoise.library_path().is_file()
+    assert "pyrnnoise" not in sys.modules  # it would import matplotlib and PyAV
+
+
+def test_rnnoise_removes_steady_noise() -> None:
+    noise = _noise(3.0)
+    cleaned = _stream(rnnoise.RNNoise(), noise)
+    # Judge after the network has had a second to settle.
+    assert _db(cleaned[SAMPLE_RATE:]) < _db(noise[SAMPLE_RATE:]) - 20
+
+
+def test_rnnoise_keeps_speech(flite: Callable[..., Pcm]) -> None:
+    speech = flite("pause the session")
+    cleaned = _stream(rnnoise.RNNoise(), speech)
+    assert abs(_db(cleaned) - _db(speech[: len(cleaned)])) < 3
+    assert rnnoise.RNNoise().speech_probability == 0.0
+
+
+def test_rnnoise_output_lags_input_by_a_little() -> None:
+    pcm = _noise(2.0)
+    out = _stream(rnnoise.RNNoise(), pcm)
+    held_back_ms = (len(pcm) - len(out)) / SAMPLE_RATE * 1000
+    assert 0 <= held_back_ms <= 40
+
+
+def test_frontend_runs_rnnoise_then_webrtc() -> None:
+    front = Frontend(FrontendSettings(rnnoise=True, noise_suppression=1))
+    assert front.active
+    noise = _noise(3.0)
+    out = _stream(front, noise)
+    assert _db(out[SAMPLE_RATE:]) < _db(noise[SAMPLE_RATE:]) - 20
+    assert len(out) % 160 == 0  # WebRTC hands back whole 10 ms frames
+
+
+def test_frontend_without_any_stage_passes_audio_through() -> None:
+    front = Frontend(FrontendSettings(rnnoise=False, noise_suppression=0))
+    assert not front.active
+    pcm = _noise(0.5)
+    assert np.array_equal(_stream(front, pcm), pcm)
+
+
+def test_missing_rnnoise_warns_once_and_passes_through(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def missing() -> None:
+        raise rnnoise.RNNoiseUnavailable("pyrnnoise is not installed")
+
+    monkeypatch.setattr(frontend_module, "RNNoise", missing)
+    monkeypatch.setattr(frontend_module, "_RNNOISE_WARNED", False)
+    settings = FrontendSettings(rnnoise=True, noise_suppression=0)
+    fronts = [Frontend(settings), Frontend(settings)]
+    assert not fronts[0].active
+    assert [r.getMessage() for r in caplog.records].count(
+        "pyrnnoise is not installed; RNNoise is off"
+    ) == 1
+    pcm = _noise(0.2)
+    assert np.array_equal(_stream(fronts[1], pcm), pcm)
+
+
+def test_reset_forgets_the_network_state() -> None:
+    front = Frontend(FrontendSettings(rnnoise=True, noise_suppression=0))
+    pcm = _noise(1.0)
+    first = _stream(front, pcm)
+    front.reset()
+    assert np.array_equal(_stream(front, pcm), first)
