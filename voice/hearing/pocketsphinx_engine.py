@@ -84,12 +84,6 @@ class DecoderSettings:
     # and the listener judges the result against its own floors anyway: ending early over
     # the coach only decides when the command is over, not whether it counts.
     early_min_confidence_over_coach: float = 0.3
-    # A result less sure than this is decoded again from the front end's plain version of
-    # the utterance (WebRTC alone, no RNNoise), and the surer of the two is kept (0 = never).
-    # RNNoise and WebRTC alone hear different words wrong: on all 296 barista-dev orders,
-    # 12 / 6 dB, RNNoise alone had 255 / 220 right, WebRTC alone 252 / 197, either 281 / 252;
-    # the surer of the two when RNNoise's was under 0.6 had 265 / 237.
-    second_pass_below: float = 0.6
     # Search each grammar as its minimal word automaton (voice.hearing.word_graph) rather than
     # PocketSphinx's own JSGF conversion, which fills it with null transitions.
     word_graph: bool = True
@@ -115,8 +109,6 @@ LAST_CHECK_S = 1.2
 BYTES_PER_S = SAMPLE_RATE * 2
 FILLER_PREFIXES = ("<", "[", "(")
 FRAME_S = 0.01  # PocketSphinx's frame rate
-# Commands are a few seconds; an utterance longer than this gets no second pass.
-PLAIN_HISTORY_S = 15.0
 UNMATCHED_DB = 6.0  # a silence frame this close to the words' median level is speech
 
 
@@ -290,15 +282,11 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         extra_pronunciations: Mapping[str, list[str]] | None = None,
         initial: str | None = None,
     ) -> None:
-        settings = decoder or DecoderSettings()
-        keep = PLAIN_HISTORY_S if settings.second_pass_below > 0.0 else 0.0
-        super().__init__(
-            grammars, frontend=frontend, endpoint=endpoint, initial=initial, keep_plain_s=keep
-        )
+        super().__init__(grammars, frontend=frontend, endpoint=endpoint, initial=initial)
         import pocketsphinx
 
         self._ps = pocketsphinx
-        self.decoder_settings = settings
+        self.decoder_settings = decoder or DecoderSettings()
         self._extra = dict(extra_pronunciations or {})
         self._dict_file = self._write_dictionary(self._grammars.values())
         self._decoder = self._make_decoder()
@@ -472,14 +460,10 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         still to come."""
         audio = b"".join(self._utt_audio)
         pad = b"" if ended else audio[: int(self.endpoint_settings.preroll_s * BYTES_PER_S) & ~1]
-        return self._cmn_of(audio + pad)
-
-    def _cmn_of(self, audio: bytes) -> list[float]:
-        """The cepstral mean a whole-utterance decode of `audio` would end with."""
         probe = self._probe
         probe.set_cmn(self._prior)  # as the whole-utterance decode would start
         probe.start_utt()
-        probe.process_raw(audio, True, True)  # front end only, no search
+        probe.process_raw(audio + pad, True, True)  # front end only, no search
         try:
             mean = [float(v) for v in str(probe.get_cmn(False)).split(",")]
         finally:
@@ -508,9 +492,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._decoder.process_raw(audio, False, True)
         self._decoder.end_utt()
         loop = self._loop_score(audio)
-        partial = self.decoder_settings.live_nbest
-        first = self._result(self._utt_start, at, loop, partial=partial, audio=audio)
-        return self._second_pass(first, audio, self._plain_utterance(audio), partial=partial)
+        return self._result(
+            self._utt_start, at, loop, partial=self.decoder_settings.live_nbest, audio=audio
+        )
 
     def _end_live(
         self, start: float, end: float, mean: list[float], loop: float | None = None
@@ -526,30 +510,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             # second pass.
             wanted = heard or self.decoder_settings.live_nbest
             loop = self._loop_score(audio) if wanted else 0.0
-        partial = self.decoder_settings.live_nbest
-        first = self._result(start, end, loop, partial=partial, audio=audio)
-        return self._second_pass(first, audio, self._plain_utterance(audio), partial=partial)
-
-    def _second_pass(
-        self, first: Transcript, audio: bytes, plain: bytes | None, *, partial: bool
-    ) -> Transcript:
-        """`first`, or the plain version's result if that is surer (see DecoderSettings)."""
-        below = self.decoder_settings.second_pass_below
-        # Nothing heard is noise that held the endpointer open: not worth a second search.
-        if not first.text or first.confidence >= below or plain is None:
-            return first
-        if len(plain) != len(audio) or self._probe is None:
-            return first
-        self._decoder.set_cmn(",".join(f"{v:.3f}" for v in self._cmn_of(plain)))
-        self._decoder.start_utt()
-        # Streamed as the live search is: a whole-utterance call on a decoder that also
-        # streams crashed PocketSphinx in the next utterance's search.
-        self._decoder.process_raw(plain, False, False)
-        self._decoder.end_utt()
-        loop = self._loop_score(plain)
-        # Same span of the same input, so the words' frames line up with `audio`.
-        second = self._result(first.start, first.end, loop, partial=partial, audio=audio)
-        return second if second.confidence > first.confidence else first
+        return self._result(start, end, loop, partial=self.decoder_settings.live_nbest, audio=audio)
 
     def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
         wait = self.endpoint_settings.early_silence_s
@@ -682,7 +643,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             speech = self._speech(pcm, gate)
             if speech is None:
                 return Transcript(text="", confidence=0.0)
-            cleaned, start, end, plain = speech
+            cleaned, start, end = speech
             audio = cleaned[start:end].tobytes()
             if self.decoder_settings.live_decode:
                 # Once live, this decoder's whole-utterance CMN runs on the mean it was
@@ -698,10 +659,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
                 self._decoder.process_raw(audio, False, True)
             self._decoder.end_utt()
             loop = self._loop_score(audio)
-            first = self._result(
+            return self._result(
                 start / SAMPLE_RATE, end / SAMPLE_RATE, loop, partial=True, audio=audio
             )
-            return self._second_pass(first, audio, plain, partial=True)
 
 
 def _speech_outside_words(segs: list[tuple[str, int, int]], audio: bytes) -> tuple[float, float]:

@@ -30,9 +30,6 @@ _LOG = logging.getLogger(__name__)
 
 RATE = 48_000
 FRAME = 480  # RNNoise's fixed frame: 10 ms at 48 kHz
-# What comes out lags what went in by this many 16 kHz samples (20 ms), measured on speech;
-# the resamplers add none (they hold the newest samples back instead).
-RNNOISE_LAG = 320
 _LIB_NAMES = ("librnnoise.so", "librnnoise.dylib", "rnnoise.dll")
 _FloatPtr = ctypes.POINTER(ctypes.c_float)
 

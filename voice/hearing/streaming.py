@@ -10,25 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
 import numpy as np
 
-from voice.hearing.audio_files import SAMPLE_RATE, Pcm
+from voice.hearing.audio_files import Pcm
 from voice.hearing.endpoint import Endpointer, EndpointSettings, Event, speech_span
 from voice.hearing.frontend import Frontend, FrontendSettings
 from voice.hearing.grammar import CompiledGrammar, GrammarError
 from voice.ports import Transcript
-
-
-class Speech(NamedTuple):
-    """A recording's speech for whole-file decoding: the cleaned audio, the sample span to
-    decode, and the same span as the front end's plain version has it (None if not kept)."""
-
-    cleaned: Pcm
-    start: int
-    end: int
-    plain: bytes | None
 
 
 class StreamingRecognizer:
@@ -41,7 +30,6 @@ class StreamingRecognizer:
         frontend: FrontendSettings | None,
         endpoint: EndpointSettings | None,
         initial: str | None,
-        keep_plain_s: float = 0.0,
     ) -> None:
         if not grammars:
             raise GrammarError("no grammar given")
@@ -51,8 +39,7 @@ class StreamingRecognizer:
             raise KeyError(f"unknown grammar {self._current!r}")
         self.frontend_settings = frontend or FrontendSettings()
         self.endpoint_settings = endpoint or EndpointSettings()
-        self._keep_plain_s = keep_plain_s
-        self._frontend = Frontend(self.frontend_settings, keep_plain_s=keep_plain_s)
+        self._frontend = Frontend(self.frontend_settings)
         self._endpointer = Endpointer(self.endpoint_settings)
         # accept() runs on the listening thread, set_grammar() on the coach's.
         self._lock = threading.RLock()
@@ -60,7 +47,6 @@ class StreamingRecognizer:
         self._utt_start = 0.0
         self._partial = ""
         self._coach_playing = False
-        self._audio_end = 0.0  # stream time of the end of the newest frame of speech
 
     # --- the decoder side ---------------------------------------------------------------------
 
@@ -171,8 +157,6 @@ class StreamingRecognizer:
             self._partial = ""
         if not self._in_utt:
             return None
-        if kind == "audio" and at > 0.0:
-            self._audio_end = at
         early = self._decoder_feed(pcm, at) if pcm else None
         if early is None and kind == "audio":
             early = self._decoder_early(at, silence_s)
@@ -187,21 +171,16 @@ class StreamingRecognizer:
         self._partial = ""
         return early if early is not None else self._decoder_end(at)
 
-    def _plain_utterance(self, audio: bytes) -> bytes | None:
-        """The open utterance's `audio` (ending with the newest frame) as the front end's
-        plain version has it, or None."""
-        end = round(self._audio_end * SAMPLE_RATE)
-        return self._frontend.plain(end - len(audio) // 2, end)
-
-    def _speech(self, pcm: Pcm, gate: bool) -> Speech | None:
+    def _speech(self, pcm: Pcm, gate: bool) -> tuple[Pcm, int, int] | None:
         """For whole-file decoding: the cleaned recording and the sample span to decode,
         from the first speech to the last (None when there is no speech at all)."""
-        seconds = len(pcm) / SAMPLE_RATE + 1.0 if self._keep_plain_s > 0.0 else 0.0
-        frontend = Frontend(self.frontend_settings, keep_plain_s=seconds)
+        frontend = Frontend(self.frontend_settings)
         cleaned: Pcm = np.frombuffer(
             frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2"
         ).astype(np.int16)
-        span = (0, len(cleaned)) if not gate else speech_span(cleaned, self.endpoint_settings)
+        if not gate:
+            return cleaned, 0, len(cleaned)
+        span = speech_span(cleaned, self.endpoint_settings)
         if span is None:
             return None
-        return Speech(cleaned, span[0], span[1], frontend.plain(span[0], span[1]))
+        return cleaned, span[0], span[1]
