@@ -126,8 +126,10 @@ def test_blocks_flow_with_their_adc_times(device: FakeDevice) -> None:
         _drain(source, lambda: len(rec.stamps) >= 20)
     finally:
         source.close()
-    steps = np.diff(rec.stamps[:20])
-    assert np.allclose(steps, 0.01, atol=1e-6)  # stamped by the ADC clock, not by arrival
+    steps = np.diff(rec.stamps[:20]) / 0.01
+    # Stamped by the ADC clock, not by arrival: whole blocks apart (on a loaded machine the
+    # fake device, 4x faster than real time, can overrun the queue and a block is dropped).
+    assert np.allclose(steps, np.round(steps), atol=1e-4) and steps.min() >= 1 - 1e-4
 
 
 def test_a_microphone_that_stops_is_reported_lost_then_back(device: FakeDevice) -> None:

@@ -449,5 +449,6 @@ def _describe_spec() -> dict[str, Any]:
         "beam": d.beam,
         "wbeam": d.wbeam,
         "noise_suppression": spec.frontend.noise_suppression,
+        "rnnoise": spec.frontend.rnnoise,
         "vad_mode": spec.endpoint.vad_mode,
     }

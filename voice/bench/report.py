@@ -255,8 +255,9 @@ def commands_section(r: dict[str, Any], stamp: str) -> str:
         f"100 20 0` on the voice, before the noise. Noisy rows: median of {r['repeats']} noise "
         "draws (each draw's rate in brackets). Engine: PocketSphinx with the product's "
         f"defaults (bestpath={es['bestpath']}, phone-loop confidence="
-        f"{es['phone_loop_confidence']}, live n-best={es.get('live_nbest')}, noise suppression "
-        f"{es['noise_suppression']}, VAD mode {es['vad_mode']}), in the worker's own process.",
+        f"{es['phone_loop_confidence']}, live n-best={es.get('live_nbest')}, RNNoise="
+        f"{es.get('rnnoise')}, noise suppression {es['noise_suppression']}, VAD mode "
+        f"{es['vad_mode']}), in the worker's own process.",
         "",
         "```",
         "stretch-coach bench --only commands",

@@ -3,7 +3,7 @@
 WebRTC's suppressor tracks a stationary noise floor; a kitchen is not stationary (clatter,
 a tap, a fan changing speed), and at 6 dB it leaves enough behind for the decoder to hear
 the wrong words. RNNoise learnt what speech looks like instead. On the barista dev set it
-took the built-in engine from 99 to 112 recordings of 150 at 6 dB (docs/BENCHMARKS.md).
+took the built-in engine from 197 to 220 of all 296 recordings at 6 dB (docs/BENCHMARKS.md).
 
 The library comes from the `pyrnnoise` wheel, loaded with ctypes straight from the wheel's
 directory: importing the package itself would pull in matplotlib and PyAV, which only its
