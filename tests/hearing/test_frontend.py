@@ -29,6 +29,10 @@ def _stream(stage: Frontend | rnnoise.RNNoise, pcm: Pcm, chunk: int = 480) -> Pc
     return np.frombuffer(out, dtype="<i2")
 
 
+def silence_s(seconds: float) -> Pcm:
+    return np.zeros(int(SAMPLE_RATE * seconds), dtype=np.int16)
+
+
 def _noise(seconds: float, level: float = 2000.0, seed: int = 7) -> Pcm:
     rng = np.random.default_rng(seed)
     return (rng.standard_normal(int(SAMPLE_RATE * seconds)) * level).astype(np.int16)
@@ -49,10 +53,42 @@ def test_rnnoise_removes_steady_noise() -> None:
 
 
 def test_rnnoise_keeps_speech(flite: Callable[..., Pcm]) -> None:
-    speech = flite("pause the session")
-    cleaned = _stream(rnnoise.RNNoise(), speech)
+    speech = np.concatenate([flite("pause the session"), _noise(1.0, level=30.0)])
+    always = rnnoise.RNNoise(floor_db=-200.0)  # the network on, however quiet the room
+    cleaned = _stream(always, speech)
+    assert always.active
     assert abs(_db(cleaned) - _db(speech[: len(cleaned)])) < 3
-    assert rnnoise.RNNoise().speech_probability == 0.0
+
+
+def _lag(a: Pcm, b: Pcm) -> int:
+    """Samples by which `b` lags `a` (best match within 50 ms)."""
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    n = min(len(x), len(y)) - 800
+    return max(range(0, 800), key=lambda d: float(np.dot(x[:n], y[d : d + n])))
+
+
+def test_quiet_room_passes_audio_through_with_the_networks_lag(
+    flite: Callable[..., Pcm],
+) -> None:
+    speech = np.concatenate([silence_s(0.3), flite("pause the session"), silence_s(0.5)])
+    quiet = rnnoise.RNNoise()
+    passed = _stream(quiet, speech)
+    assert not quiet.active
+    cleaned = _stream(rnnoise.RNNoise(floor_db=-200.0), speech)
+    assert _lag(speech, passed) == _lag(speech, cleaned) == rnnoise.RNNOISE_LAG
+    start = rnnoise.RNNOISE_LAG
+    gain = passed[start:].astype(np.float64) / np.maximum(1, np.abs(speech[: len(passed) - start]))
+    assert np.median(np.abs(gain[np.abs(speech[: len(gain)]) > 1000])) == pytest.approx(1, abs=0.05)
+
+
+def test_the_network_starts_with_noise_and_stops_when_the_room_is_quiet_again() -> None:
+    denoiser = rnnoise.RNNoise()
+    _stream(denoiser, _noise(3.0, level=2000.0))  # -24 dBFS: a loud kitchen
+    assert denoiser.active
+    _stream(denoiser, _noise(0.2, level=10.0))  # -70 dBFS, under 10% of the last 3 s
+    assert denoiser.active
+    _stream(denoiser, _noise(0.3, level=10.0))
+    assert not denoiser.active
 
 
 def test_rnnoise_output_lags_input_by_a_little() -> None:
@@ -81,7 +117,7 @@ def test_frontend_without_any_stage_passes_audio_through() -> None:
 def test_missing_rnnoise_warns_once_and_passes_through(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def missing() -> None:
+    def missing(*_: object) -> None:
         raise rnnoise.RNNoiseUnavailable("pyrnnoise is not installed")
 
     monkeypatch.setattr(frontend_module, "RNNoise", missing)
