@@ -8,8 +8,9 @@ took the built-in engine from 197 to 220 of all 296 recordings at 6 dB (docs/BEN
 The library comes from the `pyrnnoise` wheel, loaded with ctypes straight from the wheel's
 directory: importing the package itself would pull in matplotlib and PyAV, which only its
 file-conversion helpers use. RNNoise runs at 48 kHz on 10 ms frames, so the stage resamples
-16 kHz up and back down with streaming resamplers (soxr, low quality: 25 ms of delay in all,
-against 52 ms at high quality; the band above 8 kHz it would improve is discarded anyway).
+16 kHz up and back down with streaming resamplers at soxr's quickest quality, which holds
+nothing back (its low quality held 25 ms, high 52 ms) and heard more: all 296 barista-dev
+orders at 12 / 6 dB, 262 / 226 right against 255 / 220 at low quality.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ class RNNoise:
     def __init__(self, floor_db: float = DEFAULT_FLOOR_DB) -> None:
         self._lib = _library()
         self._state = self._lib.rnnoise_create(None)
-        self._up = soxr.ResampleStream(SAMPLE_RATE, RATE, 1, dtype="float32", quality="LQ")
-        self._down = soxr.ResampleStream(RATE, SAMPLE_RATE, 1, dtype="float32", quality="LQ")
+        self._up = soxr.ResampleStream(SAMPLE_RATE, RATE, 1, dtype="float32", quality="QQ")
+        self._down = soxr.ResampleStream(RATE, SAMPLE_RATE, 1, dtype="float32", quality="QQ")
         self._pending = np.zeros(0, dtype=np.float32)
         self._in = np.zeros(FRAME, dtype=np.float32)
         self._out = np.zeros(FRAME, dtype=np.float32)
