@@ -363,10 +363,9 @@ def commands_section(r: dict[str, Any], stamp: str) -> str:
     if fails:
         out += ["", "Some misses (first noise draw):", ""]
         for f in fails[:10]:
-            out.append(
-                f'- {f["condition"]}: said "{f["said"]}", decoded "{f["text"]}" '
-                f"-> {f['intent'] or 'rejected'}"
-            )
+            # A rejected clip's intent comes back from results.json as NaN, not None.
+            intent = f["intent"] if isinstance(f["intent"], str) and f["intent"] else "rejected"
+            out.append(f'- {f["condition"]}: said "{f["said"]}", decoded "{f["text"]}" -> {intent}')
     return "\n".join(out)
 
 
