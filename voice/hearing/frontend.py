@@ -28,8 +28,8 @@ class FrontendSettings:
     # level 1 heard 130 / 99 at 12 / 6 dB, level 2 124 / 91, level 3 110 / 73, off 128 / 87.
     noise_suppression: int = 1
     auto_gain: int = 0  # target dBFS for WebRTC AGC, 0 = off
-    # All 296 barista-dev recordings at 12 / 6 dB: 255 / 220 right with RNNoise, 252 / 197
-    # without (`eval --snr 12 6 [--no-rnnoise]`), for 2.8% of a core (0.4% on digital silence).
+    # All 296 barista-dev recordings at 12 / 6 dB: 262 / 226 right with RNNoise, 252 / 197
+    # without (`eval --snr 12 6 [--no-rnnoise]`), for 2.8% of a core while it runs.
     rnnoise: bool = True
     rnnoise_floor_db: float = DEFAULT_FLOOR_DB  # ... while the noise floor is above this
 

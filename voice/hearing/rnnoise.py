@@ -3,7 +3,7 @@
 WebRTC's suppressor tracks a stationary noise floor; a kitchen is not stationary (clatter,
 a tap, a fan changing speed), and at 6 dB it leaves enough behind for the decoder to hear
 the wrong words. RNNoise learnt what speech looks like instead. On the barista dev set it
-took the built-in engine from 197 to 220 of all 296 recordings at 6 dB (docs/BENCHMARKS.md).
+took the built-in engine from 197 to 226 of all 296 recordings at 6 dB (docs/BENCHMARKS.md).
 
 The library comes from the `pyrnnoise` wheel, loaded with ctypes straight from the wheel's
 directory: importing the package itself would pull in matplotlib and PyAV, which only its
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,6 @@ import numpy.typing as npt
 import soxr
 
 from voice.hearing.audio_files import SAMPLE_RATE
-
-_LOG = logging.getLogger(__name__)
 
 RATE = 48_000
 FRAME = 480  # RNNoise's fixed frame: 10 ms at 48 kHz
@@ -86,9 +83,9 @@ class RNNoise:
     the last 3 s of 10 ms frame levels) above `floor_db`, and off again 6 dB below it. In a
     quiet room it changed little for the better and some for the worse (flite's "stop"
     scored 0.29 instead of 0.37-0.42, other speech forced onto "hold on" 0.33 instead of
-    0.21), and it costs 2.8% of a core. Off, the audio passes through delayed by the
-    network's own lag, so the stream's timing does not depend on the state; a switch fades
-    over one frame.
+    0.21), and it costs 2.8% of a core (bypassed, 0.45%). Off, the audio passes through
+    delayed by the network's own lag, so the stream's timing does not depend on the state;
+    a switch fades over one frame.
     """
 
     def __init__(self, floor_db: float = DEFAULT_FLOOR_DB) -> None:
@@ -106,7 +103,6 @@ class RNNoise:
         self._frames = 0
         self._floor_db = floor_db
         self.active = False
-        self.speech_probability = 0.0
 
     def process(self, pcm: bytes) -> bytes:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
@@ -126,10 +122,9 @@ class RNNoise:
         if not (was or self.active):
             return passed
         self._in[:] = frame
-        # RNNoise takes and returns floats on the int16 scale.
-        self.speech_probability = self._lib.rnnoise_process_frame(
-            self._state, self._out_ptr, self._in_ptr
-        )
+        # RNNoise takes and returns floats on the int16 scale (it returns a speech
+        # probability too, which nothing here needs).
+        self._lib.rnnoise_process_frame(self._state, self._out_ptr, self._in_ptr)
         if was == self.active:
             return self._out.copy()
         fade = _FADE if self.active else _FADE[::-1]
