@@ -147,3 +147,25 @@ class RecordingSpeaker:
     @property
     def texts(self) -> list[str]:
         return [u.text for u in self.said]
+
+
+class ReconsideringRecognizer(ScriptedRecognizer):
+    """A ScriptedRecognizer whose last result has a scripted second look (`reconsider`):
+    each result takes the next of `second` (None: nothing to try)."""
+
+    def __init__(self, texts: Iterable[str], second: Iterable[str | None]) -> None:
+        super().__init__(texts)
+        self._second = list(second)
+        self._pending: str | None = None
+        self.reconsidered = 0
+
+    def accept(self, pcm: bytes) -> Transcript | None:
+        result = super().accept(pcm)
+        if result is not None:
+            self._pending = self._second.pop(0) if self._second else None
+        return result
+
+    def reconsider(self) -> Transcript | None:
+        self.reconsidered += 1
+        text, self._pending = self._pending, None
+        return Transcript(text) if text is not None else None

@@ -102,6 +102,14 @@ class HearsOverTheCoach(Protocol):
     def set_coach_playing(self, playing: bool) -> None: ...
 
 
+@runtime_checkable
+class Reconsiders(Protocol):
+    """A recognizer that can decode its last result again from another version of the
+    audio (voice.hearing.second_look)."""
+
+    def reconsider(self) -> Transcript | None: ...
+
+
 class AudioSource(Protocol):
     """Yields chunks of 16 kHz mono 16-bit PCM."""
 

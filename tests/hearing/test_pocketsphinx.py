@@ -13,6 +13,7 @@ import pytest
 
 from voice.hearing.audio_files import SAMPLE_RATE, Pcm, chunked, read_audio
 from voice.hearing.evaluate import Item, is_correct
+from voice.hearing.frontend import Frontend, FrontendSettings
 from voice.hearing.grammar import compile_grammar, compile_state_grammars, load_intents
 from voice.hearing.listener import MAX_TRAILING_S
 from voice.hearing.pocketsphinx_engine import PocketSphinxRecognizer, load_pronunciations
@@ -236,6 +237,8 @@ def counting_recognizer(**settings: Any) -> tuple[PocketSphinxRecognizer, Lattic
     rec._probe = decoder  # the cepstral mean probe: the stand-in's means are all zero
     rec._prior = ",".join(["0"] * 13)
     rec._used_mean = []
+    rec._frontend = Frontend(FrontendSettings(rnnoise=False))
+    rec._utt_first = 0
     return rec, decoder
 
 

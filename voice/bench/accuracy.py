@@ -168,20 +168,23 @@ def _listen(pcm: Pcm, grammar: str, allowed: frozenset[str] | None) -> list[Any]
     """The verdicts of every result the live path produces for one clip."""
     from voice.hearing.audio_files import chunked
     from voice.hearing.listener import DEFAULT_MIN_CONFIDENCE
+    from voice.hearing.second_look import with_second_look
+
+    def check(transcript: Any) -> Any:
+        v = _W["verifier"].check(transcript, allowed)
+        if v.accepted and v.confidence < DEFAULT_MIN_CONFIDENCE:
+            v = replace(v, accepted=False, reason="low confidence")
+        return v
 
     rec = _W["rec"]
     rec.reset()
     rec.set_grammar(grammar)
-    results = [t for t in (rec.accept(chunk) for chunk in chunked(pcm, 30)) if t is not None]
-    last = rec.flush()
-    if last is not None:
-        results.append(last)
     verdicts = []
-    for transcript in results:
-        v = _W["verifier"].check(transcript, allowed)
-        if v.accepted and v.confidence < DEFAULT_MIN_CONFIDENCE:
-            v = replace(v, accepted=False, reason="low confidence")
-        verdicts.append(v)
+    # Checked as they come, as the listener does: only the newest has a second look.
+    for chunk in [*chunked(pcm, 30), None]:
+        transcript = rec.accept(chunk) if chunk is not None else rec.flush()
+        if transcript is not None:
+            verdicts.append(with_second_look(transcript, check, rec)[1])
     return verdicts
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def _load_intents(sentences: list[Path] | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from voice.errors import UserError
-    from voice.hearing.audio_files import AudioError, FileAudioSource, read_audio
+    from voice.hearing.audio_files import AudioError
     from voice.hearing.cli_options import engine_spec
     from voice.hearing.engines import create
     from voice.hearing.grammar import GrammarError, compile_grammar
@@ -82,25 +83,14 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.files:
         try:
-            if args.stream:
-                source = FileAudioSource(name)
-                results = []
-                recognizer.reset()
-                for chunk in source.chunks():
-                    result = recognizer.accept(chunk)
-                    if result is not None:
-                        results.append(result)
-                tail = recognizer.flush()
-                if tail is not None:
-                    results.append(tail)
-            else:
-                results = [recognizer.decode(read_audio(name))]
+            heard = list(
+                _heard(recognizer, name, args.stream, lambda t: verifier.check(t, args.intents))
+            )
         except AudioError as err:
             print(f"stretch-coach: {err}", file=sys.stderr)
             failed += 1
             continue
-        for transcript in results:
-            verdict = verifier.check(transcript, args.intents)
+        for transcript, verdict in heard:
             line: dict[str, Any] = {
                 "file": name,
                 "text": verdict.text if verdict.accepted else transcript.text,
@@ -115,3 +105,22 @@ def run(args: argparse.Namespace) -> int:
                 line["rejected"] = verdict.reason
             print(json.dumps(line, ensure_ascii=False), flush=True)
     return 1 if failed else 0
+
+
+def _heard(recognizer: Any, name: str, stream: bool, check: Any) -> Iterator[tuple[Any, Any]]:
+    """Each result of one file with its verdict, checked as it comes (a rejected one may get
+    a second look at its audio, voice.hearing.second_look, which only the newest has)."""
+    from voice.hearing.audio_files import FileAudioSource, read_audio
+    from voice.hearing.second_look import with_second_look
+
+    if not stream:
+        yield with_second_look(recognizer.decode(read_audio(name)), check, recognizer)
+        return
+    recognizer.reset()
+    for chunk in FileAudioSource(name).chunks():
+        result = recognizer.accept(chunk)
+        if result is not None:
+            yield with_second_look(result, check, recognizer)
+    tail = recognizer.flush()
+    if tail is not None:
+        yield with_second_look(tail, check, recognizer)

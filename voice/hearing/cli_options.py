@@ -69,6 +69,9 @@ _OPTIONS = (
     _Option("--live-nbest", DecoderSettings, "live_nbest",
             "PocketSphinx: when a live utterance never reaches a sentence's end, rescue its "
             "best partial path from the n-best list (files always do)", _ON_OFF),
+    _Option("--second-look", DecoderSettings, "second_look",
+            "PocketSphinx: a result rejected as misheard in a noisy room is decoded again "
+            "from the unprocessed audio", _ON_OFF),
     _Option("--word-graph", DecoderSettings, "word_graph",
             "PocketSphinx: search each grammar as its minimal word automaton, not "
             "PocketSphinx's own JSGF conversion", _ON_OFF),

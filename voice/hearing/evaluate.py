@@ -23,6 +23,7 @@ from voice.hearing.audio_files import SAMPLE_RATE, AudioError, Pcm, read_audio
 from voice.hearing.engines import EngineSpec, FileRecognizer, create
 from voice.hearing.grammar import compile_grammar, load_intents
 from voice.hearing.noise import mix, rng_for
+from voice.hearing.second_look import with_second_look
 from voice.hearing.verify import Verifier
 
 _LOG = logging.getLogger(__name__)
@@ -111,9 +112,8 @@ def _run_one(job: tuple[Item, float | None, int]) -> dict[str, Any]:
     if snr is not None:
         pcm = mix(pcm, _W["noise"], snr, rng_for(seed, snr, item.file.name))
     t0 = time.process_time()
-    transcript = rec.decode(pcm)
+    transcript, verdict = with_second_look(rec.decode(pcm), verifier.check, rec)
     cpu = time.process_time() - t0
-    verdict = verifier.check(transcript)
     ok = verdict.accepted and is_correct(item, verdict.intent, verdict.slots)
     return {
         "file": item.file.name,

@@ -14,7 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from voice.hearing.rnnoise import DEFAULT_FLOOR_DB, RNNoise, RNNoiseUnavailable
+from voice.hearing.audio_files import SAMPLE_RATE
+from voice.hearing.rnnoise import DEFAULT_FLOOR_DB, RNNOISE_LAG, RNNoise, RNNoiseUnavailable
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,13 +40,23 @@ class FrontendSettings:
 
 
 class Frontend:
-    """Streaming noise suppression; `process` returns as many bytes as whole frames allow."""
+    """Streaming noise suppression; `process` returns as many bytes as whole frames allow.
 
-    def __init__(self, settings: FrontendSettings | None = None) -> None:
+    With `keep_raw_s`, the last that many seconds of the audio as it came in are kept while
+    RNNoise is in the chain (`raw`): in noise, the unprocessed audio hears some commands
+    the cleaned audio misses (voice.hearing.second_look).
+    """
+
+    def __init__(self, settings: FrontendSettings | None = None, *, keep_raw_s: float = 0.0):
         self.settings = settings or FrontendSettings()
         self._pending = b""
         self._proc: Any = None
         self._rnnoise = _rnnoise(self.settings) if self.settings.rnnoise else None
+        self._keep_bytes = int(keep_raw_s * SAMPLE_RATE) * 2
+        self._raw = bytearray()
+        self._raw_end = 0  # samples that came in, in all
+        self._out_end = 0  # samples that went out, in all
+        self._denoised_to = 0  # output samples up to which RNNoise has been running
         if self.settings.enabled:
             try:
                 # Imported by name: the package ships no type information.
@@ -63,7 +74,17 @@ class Frontend:
 
     def process(self, pcm: bytes) -> bytes:
         if self._rnnoise is not None:
+            if self._keep_bytes:
+                self._keep(pcm)
+            was = self._rnnoise.active
             pcm = self._rnnoise.process(pcm)
+            if was or self._rnnoise.active:
+                self._denoised_to = self._out_end + len(pcm) // 2
+        out = self._webrtc(pcm)
+        self._out_end += len(out) // 2
+        return out
+
+    def _webrtc(self, pcm: bytes) -> bytes:
         if self._proc is None:
             return pcm
         data = self._pending + pcm
@@ -74,8 +95,31 @@ class Frontend:
             out += self._proc.Process10ms(data[i : i + FRAME_BYTES]).audio
         return bytes(out)
 
+    def _keep(self, pcm: bytes) -> None:
+        self._raw += pcm
+        self._raw_end += len(pcm) // 2
+        excess = len(self._raw) - self._keep_bytes
+        if excess > 0:
+            del self._raw[:excess]
+
+    def raw(self, first: int, last: int) -> bytes | None:
+        """Output samples [first, last) as they came in, unprocessed; None unless RNNoise ran
+        on some of them and they are still kept. (WebRTC's suppressor moves no sample; RNNoise
+        delays them all by its lag.)"""
+        if self._rnnoise is None or last <= first or self._denoised_to <= first:
+            return None
+        first, last = first - RNNOISE_LAG, last - RNNOISE_LAG
+        kept_from = self._raw_end - len(self._raw) // 2
+        lead = max(0, -first) if kept_from == 0 else 0  # before the stream began: silence
+        first += lead
+        if first < kept_from or last > self._raw_end or last <= first:
+            return None
+        return b"\0\0" * lead + bytes(self._raw[(first - kept_from) * 2 : (last - kept_from) * 2])
+
     def reset(self) -> None:
         self._pending = b""
+        self._raw = bytearray()
+        self._raw_end = self._out_end = self._denoised_to = 0
         if self._rnnoise is not None:
             self._rnnoise.close()
             self._rnnoise = _rnnoise(self.settings)

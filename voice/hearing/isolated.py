@@ -103,6 +103,10 @@ class IsolatedRecognizer:
     def partial(self) -> str:
         return str(self._call("partial"))
 
+    def reconsider(self) -> Transcript | None:
+        result: Transcript | None = self._call("reconsider")
+        return result
+
     def flush(self) -> Transcript | None:
         result: Transcript | None = self._call("flush")
         return result

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from voice.hearing.second_look import with_second_look
 from voice.hearing.verify import Verdict, Verifier, drawn_out, echoes
 from voice.ports import AudioSource, HearsOverTheCoach, Recognizer, Transcript
 
@@ -393,7 +394,7 @@ class Listener:
         if result is None:
             return
         try:
-            self.handle(result)
+            self.handle(result, second_look=True)
         except Exception:  # noqa: BLE001 - one bad result must not stop hearing
             _LOG.exception("could not handle %r", result.text)
 
@@ -445,21 +446,26 @@ class Listener:
                 self._recognizer.set_coach_playing(playing)
             self._told_playing = playing
 
-    def handle(self, transcript: Transcript) -> Verdict:
-        """Check one final result and report it; public so runtimes and tests can inject text."""
+    def handle(self, transcript: Transcript, *, second_look: bool = False) -> Verdict:
+        """Check one final result and report it; public so runtimes and tests can inject text.
+
+        With `second_look` (results of this listener's recognizer), a result rejected as
+        misheard while the coach is quiet is decoded again unprocessed
+        (voice.hearing.second_look). Over the coach the cleaned audio is all there is: the
+        unprocessed one has more of the coach's voice in it.
+        """
         now = self._clock()
         # Map stream time to the clock: the result ended (fed_now - end) seconds ago.
         end_time = now - max(0.0, self._fed_s - transcript.end) if transcript.end else now
         state, guard_text = self._guard(transcript, end_time)
-        evidence = self._echo_of(transcript) if transcript.text else EchoEvidence()
-        # Over the coach only barge-in commands count, unless the audio shows the person's
-        # own voice: then the coach is no more in the way than when it is quiet.
-        guarded = guard_text is not None and not evidence.person
-        allowed = self._states[state] | self._barge_in
-        if guarded:
-            allowed = allowed & self._barge_in
-        verdict = self._verifier.check(transcript, allowed)
-        verdict = self._judge(verdict, transcript, guard_text, guarded, evidence)
+
+        def check(heard: Transcript) -> Verdict:
+            return self._decide(heard, state, guard_text)
+
+        if second_look and guard_text is None:
+            transcript, verdict = with_second_look(transcript, check, self._recognizer)
+        else:
+            verdict = check(transcript)
         if verdict.accepted:
             _LOG.debug("heard %r (%.2f) in %s", verdict.text, verdict.confidence, state)
             self._on_heard(verdict.text, verdict.confidence, end_time)
@@ -468,6 +474,17 @@ class Listener:
             if self._on_rejected is not None:
                 self._on_rejected(verdict)
         return verdict
+
+    def _decide(self, transcript: Transcript, state: str, guard_text: str | None) -> Verdict:
+        evidence = self._echo_of(transcript) if transcript.text else EchoEvidence()
+        # Over the coach only barge-in commands count, unless the audio shows the person's
+        # own voice: then the coach is no more in the way than when it is quiet.
+        guarded = guard_text is not None and not evidence.person
+        allowed = self._states[state] | self._barge_in
+        if guarded:
+            allowed = allowed & self._barge_in
+        verdict = self._verifier.check(transcript, allowed)
+        return self._judge(verdict, transcript, guard_text, guarded, evidence)
 
     def _guard(self, transcript: Transcript, end_time: float) -> tuple[str, str | None]:
         """The state, and what the coach was saying over this result (None: it was quiet)."""

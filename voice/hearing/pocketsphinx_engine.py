@@ -90,6 +90,9 @@ class DecoderSettings:
     # Keep every state's compiled grammar in the decoder (switches are instant, 40-50 MB
     # each) instead of only the active one.
     preload_grammars: bool = False
+    # Keep each utterance as it came in, so that `reconsider` can decode it unprocessed when
+    # RNNoise ran on it (voice.hearing.second_look).
+    second_look: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -110,6 +113,18 @@ BYTES_PER_S = SAMPLE_RATE * 2
 FILLER_PREFIXES = ("<", "[", "(")
 FRAME_S = 0.01  # PocketSphinx's frame rate
 UNMATCHED_DB = 6.0  # a silence frame this close to the words' median level is speech
+# Unprocessed audio kept for a second look: longer than the longest utterance (10 s).
+RAW_HISTORY_S = 12.0
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """The last utterance's span and its unprocessed audio, for `reconsider`."""
+
+    raw: bytes
+    start: float
+    end: float
+    partial: bool
 
 
 def _malloc_trim() -> None:
@@ -282,11 +297,15 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         extra_pronunciations: Mapping[str, list[str]] | None = None,
         initial: str | None = None,
     ) -> None:
-        super().__init__(grammars, frontend=frontend, endpoint=endpoint, initial=initial)
+        settings = decoder or DecoderSettings()
+        keep = RAW_HISTORY_S if settings.second_look else 0.0
+        super().__init__(
+            grammars, frontend=frontend, endpoint=endpoint, initial=initial, keep_raw_s=keep
+        )
         import pocketsphinx
 
         self._ps = pocketsphinx
-        self.decoder_settings = decoder or DecoderSettings()
+        self.decoder_settings = settings
         self._extra = dict(extra_pronunciations or {})
         self._dict_file = self._write_dictionary(self._grammars.values())
         self._decoder = self._make_decoder()
@@ -321,6 +340,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._next_check = 0.0
         self._early_asked: str | None = None  # the hypothesis the early check last scored
         self._used_mean: list[float] = []
+        self._last: _Heard | None = None
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -421,6 +441,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
     def _decoder_reset(self) -> None:
         self._close_live()
         self._utt_audio = []
+        self._last = None
 
     def _decoder_begin(self) -> None:
         self._close_live()
@@ -460,10 +481,14 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         still to come."""
         audio = b"".join(self._utt_audio)
         pad = b"" if ended else audio[: int(self.endpoint_settings.preroll_s * BYTES_PER_S) & ~1]
+        return self._mean_of(audio + pad)
+
+    def _mean_of(self, audio: bytes) -> list[float]:
+        """The cepstral mean a whole-utterance decode of `audio` would use."""
         probe = self._probe
         probe.set_cmn(self._prior)  # as the whole-utterance decode would start
         probe.start_utt()
-        probe.process_raw(audio + pad, True, True)  # front end only, no search
+        probe.process_raw(audio, True, True)  # front end only, no search
         try:
             mean = [float(v) for v in str(probe.get_cmn(False)).split(",")]
         finally:
@@ -492,15 +517,16 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._decoder.process_raw(audio, False, True)
         self._decoder.end_utt()
         loop = self._loop_score(audio)
-        return self._result(
-            self._utt_start, at, loop, partial=self.decoder_settings.live_nbest, audio=audio
-        )
+        partial = self.decoder_settings.live_nbest
+        self._remember(self._raw_utterance(audio), self._utt_start, at, partial)
+        return self._result(self._utt_start, at, loop, partial=partial, audio=audio)
 
     def _end_live(
         self, start: float, end: float, mean: list[float], loop: float | None = None
     ) -> Transcript:
         self._live_open = False
         audio, self._utt_audio = b"".join(self._utt_audio), []
+        self._remember(self._raw_utterance(audio), start, end, self.decoder_settings.live_nbest)
         self._prior = ",".join(f"{v:.3f}" for v in mean)
         self._decoder.end_utt()
         if loop is None:
@@ -561,6 +587,33 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         if last_end is None:
             return None
         return float(self._decoder.n_frames() - 1 - last_end) * FRAME_S
+
+    # --- a second look (voice.hearing.second_look) -------------------------------------------
+
+    def _remember(self, raw: bytes | None, start: float, end: float, partial: bool) -> None:
+        self._last = _Heard(raw, start, end, partial) if raw is not None else None
+
+    def _forget_last(self) -> None:
+        self._last = None
+
+    def reconsider(self) -> Transcript | None:
+        """The last utterance decoded again as it came in, before RNNoise and WebRTC; None
+        when RNNoise did not run on it, or it was already reconsidered. Same grammar, same
+        span, same confidence measure."""
+        with self._lock:
+            last, self._last = self._last, None
+            if last is None or self._live_open:
+                return None
+            streams = self._probe is not None
+            if streams:
+                self._decoder.set_cmn(",".join(f"{v:.3f}" for v in self._mean_of(last.raw)))
+            self._decoder.start_utt()
+            # A decoder that searches live must be fed as a stream: a whole-utterance call
+            # on one crashed PocketSphinx in the next utterance's search.
+            self._decoder.process_raw(last.raw, False, not streams)
+            self._decoder.end_utt()
+            loop = self._loop_score(last.raw)
+            return self._result(last.start, last.end, loop, partial=last.partial, audio=last.raw)
 
     # --- results ---------------------------------------------------------------------------
 
@@ -643,8 +696,9 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             speech = self._speech(pcm, gate)
             if speech is None:
                 return Transcript(text="", confidence=0.0)
-            cleaned, start, end = speech
+            cleaned, start, end, raw = speech
             audio = cleaned[start:end].tobytes()
+            self._remember(raw, start / SAMPLE_RATE, end / SAMPLE_RATE, True)
             if self.decoder_settings.live_decode:
                 # Once live, this decoder's whole-utterance CMN runs on the mean it was
                 # given: give it the whole recording's.

@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
-from voice.hearing.audio_files import Pcm
+from voice.hearing.audio_files import SAMPLE_RATE, Pcm
 from voice.hearing.endpoint import Endpointer, EndpointSettings, Event, speech_span
 from voice.hearing.frontend import Frontend, FrontendSettings
 from voice.hearing.grammar import CompiledGrammar, GrammarError
 from voice.ports import Transcript
+
+
+class Speech(NamedTuple):
+    """A recording's speech for whole-file decoding (StreamingRecognizer._speech)."""
+
+    cleaned: Pcm
+    start: int
+    end: int
+    raw: bytes | None
 
 
 class StreamingRecognizer:
@@ -30,6 +40,7 @@ class StreamingRecognizer:
         frontend: FrontendSettings | None,
         endpoint: EndpointSettings | None,
         initial: str | None,
+        keep_raw_s: float = 0.0,
     ) -> None:
         if not grammars:
             raise GrammarError("no grammar given")
@@ -39,7 +50,8 @@ class StreamingRecognizer:
             raise KeyError(f"unknown grammar {self._current!r}")
         self.frontend_settings = frontend or FrontendSettings()
         self.endpoint_settings = endpoint or EndpointSettings()
-        self._frontend = Frontend(self.frontend_settings)
+        self._keep_raw_s = keep_raw_s
+        self._frontend = Frontend(self.frontend_settings, keep_raw_s=keep_raw_s)
         self._endpointer = Endpointer(self.endpoint_settings)
         # accept() runs on the listening thread, set_grammar() on the coach's.
         self._lock = threading.RLock()
@@ -47,6 +59,7 @@ class StreamingRecognizer:
         self._utt_start = 0.0
         self._partial = ""
         self._coach_playing = False
+        self._utt_first = 0  # the open utterance's first sample in the front end's output
 
     # --- the decoder side ---------------------------------------------------------------------
 
@@ -77,6 +90,11 @@ class StreamingRecognizer:
     def close(self) -> None:
         """Release what the engine holds outside Python (none by default)."""
 
+    def reconsider(self) -> Transcript | None:
+        """The last result decoded again from another version of its audio (Reconsiders in
+        voice.ports), or None when there is none to try. By default there is none."""
+        return None
+
     # --- Recognizer protocol ----------------------------------------------------------------
 
     @property
@@ -94,6 +112,7 @@ class StreamingRecognizer:
             if name == self._current:
                 return
             self._decoder_switch(name)
+            self._forget_last()
             # A half-heard utterance was heard under the old state: it is dropped. The
             # endpointer keeps its clock: results' times are stream seconds, which the
             # listener maps onto the echo canceller's audio (a new endpointer restarted them
@@ -154,6 +173,7 @@ class StreamingRecognizer:
             self._decoder_begin()
             self._in_utt = True
             self._utt_start = at
+            self._utt_first = round(at * SAMPLE_RATE)
             self._partial = ""
         if not self._in_utt:
             return None
@@ -171,16 +191,25 @@ class StreamingRecognizer:
         self._partial = ""
         return early if early is not None else self._decoder_end(at)
 
-    def _speech(self, pcm: Pcm, gate: bool) -> tuple[Pcm, int, int] | None:
-        """For whole-file decoding: the cleaned recording and the sample span to decode,
-        from the first speech to the last (None when there is no speech at all)."""
-        frontend = Frontend(self.frontend_settings)
+    def _forget_last(self) -> None:
+        """The last result was heard under another grammar: it is not reconsidered."""
+
+    def _raw_utterance(self, audio: bytes) -> bytes | None:
+        """The open utterance's `audio` (the front end's output since its start) as it came
+        in, unprocessed; None unless RNNoise ran on it (quiet, the two hardly differ)."""
+        first = self._utt_first
+        return self._frontend.raw(first, first + len(audio) // 2)
+
+    def _speech(self, pcm: Pcm, gate: bool) -> Speech | None:
+        """For whole-file decoding: the cleaned recording, the sample span to decode, from
+        the first speech to the last (None when there is no speech at all), and that span
+        unprocessed when it is kept (see `_raw_utterance`)."""
+        keep = len(pcm) / SAMPLE_RATE + 1.0 if self._keep_raw_s > 0.0 else 0.0
+        frontend = Frontend(self.frontend_settings, keep_raw_s=keep)
         cleaned: Pcm = np.frombuffer(
             frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2"
         ).astype(np.int16)
-        if not gate:
-            return cleaned, 0, len(cleaned)
-        span = speech_span(cleaned, self.endpoint_settings)
+        span = (0, len(cleaned)) if not gate else speech_span(cleaned, self.endpoint_settings)
         if span is None:
             return None
-        return cleaned, span[0], span[1]
+        return Speech(cleaned, span[0], span[1], frontend.raw(*span))

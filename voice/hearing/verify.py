@@ -17,6 +17,9 @@ from hassil import Intents, recognize_best
 from voice.hearing.grammar import normalize_words
 from voice.ports import Transcript
 
+# The end of the reason given for a result with speech between its words in none of them.
+UNMATCHED = "of speech between its words is in none of them"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -133,7 +136,7 @@ class Verifier:
         if conf < self.min_confidence:
             return Verdict(False, text, intent, slots, conf, reason="low confidence")
         if transcript.unmatched_s > self.max_unmatched_s:
-            why = f"{transcript.unmatched_s:.2f} s of speech between its words is in none of them"
+            why = f"{transcript.unmatched_s:.2f} s {UNMATCHED}"
             return Verdict(False, text, intent, slots, conf, reason=why)
         return Verdict(True, text, intent, slots, conf)
 

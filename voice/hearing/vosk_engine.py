@@ -113,7 +113,7 @@ class VoskRecognizer(StreamingRecognizer):
             speech = self._speech(pcm, gate)
             if speech is None:
                 return Transcript(text="", confidence=0.0)
-            cleaned, start, end = speech
+            cleaned, start, end, _ = speech
             self._in_utt = False
             self._rec.Reset()
             texts: list[Transcript] = []
