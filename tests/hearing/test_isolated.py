@@ -16,7 +16,7 @@ from voice.hearing.engines import EngineSpec
 from voice.hearing.grammar import compile_state_grammars
 from voice.hearing.isolated import IsolatedRecognizer, RecognizerFailed
 from voice.hearing.listener import BARGE_IN
-from voice.ports import Transcript
+from voice.ports import Reconsiders, Transcript
 
 pytest.importorskip("pocketsphinx")
 
@@ -64,6 +64,8 @@ def test_hears_in_a_child_process_and_leaves_the_gil_free(
         assert [t.text for t in heard] == ["how much time is left"]
         # Another thread ran all along (it would be starved if decoding held the GIL here).
         assert ticks[0] >= 0.3 * busy / 0.0015
+        # A quiet room: RNNoise did not run, so there is no second look to take.
+        assert isinstance(rec, Reconsiders) and rec.reconsider() is None
     finally:
         rec.close()
     assert not rec.alive
