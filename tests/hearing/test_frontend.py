@@ -47,14 +47,22 @@ def test_library_is_found_without_importing_the_package() -> None:
 
 def test_rnnoise_removes_steady_noise() -> None:
     noise = _noise(3.0)
-    cleaned = _stream(rnnoise.RNNoise(), noise)
+    cleaned = _stream(rnnoise.RNNoise(keep=0.0), noise)
     # Judge after the network has had a second to settle.
     assert _db(cleaned[SAMPLE_RATE:]) < _db(noise[SAMPLE_RATE:]) - 20
 
 
+def test_rnnoise_takes_away_no_more_than_what_it_keeps_allows() -> None:
+    noise = _noise(3.0)
+    cleaned = _stream(rnnoise.RNNoise(keep=0.3), noise)
+    limit = 20 * np.log10(0.3)  # -10.5 dB: the kept share of the noise alone
+    reduction = _db(cleaned[SAMPLE_RATE:]) - _db(noise[SAMPLE_RATE:])
+    assert limit - 0.5 < reduction < limit + 3
+
+
 def test_rnnoise_keeps_speech(flite: Callable[..., Pcm]) -> None:
     speech = np.concatenate([flite("pause the session"), _noise(1.0, level=30.0)])
-    always = rnnoise.RNNoise(floor_db=-200.0)  # the network on, however quiet the room
+    always = rnnoise.RNNoise(floor_db=-200.0, keep=0.0)  # the network alone, always on
     cleaned = _stream(always, speech)
     assert always.active
     assert abs(_db(cleaned) - _db(speech[: len(cleaned)])) < 3
@@ -99,7 +107,7 @@ def test_rnnoise_output_lags_input_by_a_little() -> None:
 
 
 def test_frontend_runs_rnnoise_then_webrtc() -> None:
-    front = Frontend(FrontendSettings(rnnoise=True, noise_suppression=1))
+    front = Frontend(FrontendSettings(rnnoise=True, noise_suppression=1, rnnoise_keep=0.0))
     assert front.active
     noise = _noise(3.0)
     out = _stream(front, noise)

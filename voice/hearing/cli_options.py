@@ -43,6 +43,9 @@ _OPTIONS = (
     _Option("--rnnoise-floor", FrontendSettings, "rnnoise_floor_db",
             "RNNoise runs while the room's noise floor is above this (dBFS)",
             {"type": float, "metavar": "DB"}),
+    _Option("--rnnoise-keep", FrontendSettings, "rnnoise_keep",
+            "share of the unprocessed audio RNNoise's output keeps, 0 = none (a limit on "
+            "how much it takes away)", {"type": float, "metavar": "F"}),
     _Option("--auto-gain", FrontendSettings, "auto_gain",
             "WebRTC automatic gain target in dBFS, 0 = off", {"type": int, "metavar": "DBFS"}),
     _Option("--trailing-silence", EndpointSettings, "trailing_silence_s",

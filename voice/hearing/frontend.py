@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from voice.hearing.audio_files import SAMPLE_RATE
-from voice.hearing.rnnoise import DEFAULT_FLOOR_DB, RNNOISE_LAG, RNNoise, RNNoiseUnavailable
+from voice.hearing.rnnoise import (
+    DEFAULT_FLOOR_DB,
+    DEFAULT_KEEP,
+    RNNOISE_LAG,
+    RNNoise,
+    RNNoiseUnavailable,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -33,6 +39,7 @@ class FrontendSettings:
     # without (`eval --snr 12 6 [--no-rnnoise]`), for 2.8% of a core while it runs.
     rnnoise: bool = True
     rnnoise_floor_db: float = DEFAULT_FLOOR_DB  # ... while the noise floor is above this
+    rnnoise_keep: float = DEFAULT_KEEP  # ... and its output keeps this share of its input
 
     @property
     def enabled(self) -> bool:
@@ -133,7 +140,7 @@ _RNNOISE_WARNED = False
 def _rnnoise(settings: FrontendSettings) -> RNNoise | None:
     global _RNNOISE_WARNED
     try:
-        return RNNoise(settings.rnnoise_floor_db)
+        return RNNoise(settings.rnnoise_floor_db, settings.rnnoise_keep)
     except RNNoiseUnavailable as err:
         if not _RNNOISE_WARNED:
             _LOG.warning("%s; RNNoise is off", err)

@@ -36,6 +36,11 @@ _LAG_48K = RNNOISE_LAG * RATE // SAMPLE_RATE
 # recordings sit near -83 dBFS (median of 60), the same recordings with kitchen noise at
 # 30 / 24 / 12 / 6 dB near -58 / -53 / -41 / -36. No physical microphone was measured here.
 DEFAULT_FLOOR_DB = -60.0
+# What comes out is the network's output plus this share of what went in: a limit on how much
+# it takes away (0.3: at most about 10 dB). Taking all it judged noise also took parts of
+# words: all 296 barista-dev orders at 12 / 6 dB, 270 / 234 right with none kept, 274 / 251
+# with 0.3 (`eval --snr 12 6 --rnnoise-keep K`; docs/BENCHMARKS.md).
+DEFAULT_KEEP = 0.3
 HYSTERESIS_DB = 6.0
 FLOOR_FRAMES = 300  # 3 s of 10 ms frames
 _FADE = (np.arange(1, FRAME + 1, dtype=np.float32) / FRAME).astype(np.float32)
@@ -85,10 +90,10 @@ class RNNoise:
     scored 0.29 instead of 0.37-0.42, other speech forced onto "hold on" 0.33 instead of
     0.21), and it costs 2.8% of a core (bypassed, 0.45%). Off, the audio passes through
     delayed by the network's own lag, so the stream's timing does not depend on the state;
-    a switch fades over one frame.
+    a switch fades over one frame. On, the output keeps `keep` of the input (DEFAULT_KEEP).
     """
 
-    def __init__(self, floor_db: float = DEFAULT_FLOOR_DB) -> None:
+    def __init__(self, floor_db: float = DEFAULT_FLOOR_DB, keep: float = DEFAULT_KEEP) -> None:
         self._lib = _library()
         self._state = self._lib.rnnoise_create(None)
         self._up = soxr.ResampleStream(SAMPLE_RATE, RATE, 1, dtype="float32", quality="QQ")
@@ -102,6 +107,7 @@ class RNNoise:
         self._levels = np.full(FLOOR_FRAMES, np.nan)
         self._frames = 0
         self._floor_db = floor_db
+        self._keep = np.float32(keep)
         self.active = False
 
     def process(self, pcm: bytes) -> bytes:
@@ -125,6 +131,8 @@ class RNNoise:
         # RNNoise takes and returns floats on the int16 scale (it returns a speech
         # probability too, which nothing here needs).
         self._lib.rnnoise_process_frame(self._state, self._out_ptr, self._in_ptr)
+        if self._keep:
+            self._out += self._keep * passed  # `passed` is the input, aligned with the output
         if was == self.active:
             return self._out.copy()
         fade = _FADE if self.active else _FADE[::-1]
