@@ -140,7 +140,7 @@ def compile_grammar_stub():  # type: ignore[no-untyped-def]
 def test_an_early_result_closes_the_utterance_once() -> None:
     rec = EarlyFake()
     rec._endpointer = Endpointer(rec.endpoint_settings, vad=loud_vad)
-    rec._frontend.process = lambda pcm: pcm  # type: ignore[method-assign]
+    rec._frontend.process_pair = lambda pcm: (pcm, pcm)  # type: ignore[method-assign]
     results = []
     stream = tone(0.5) + bytes(32000) + tone(0.5) + bytes(32000)
     for i in range(0, len(stream), 960):

@@ -146,3 +146,15 @@ def test_reset_forgets_the_network_state() -> None:
     first = _stream(front, pcm)
     front.reset()
     assert np.array_equal(_stream(front, pcm), first)
+
+
+def test_the_detector_hears_the_network_alone_and_the_decoder_what_it_keeps() -> None:
+    front = Frontend(FrontendSettings(noise_suppression=0, rnnoise_keep=0.3))
+    noise = _noise(3.0)
+    pairs = [front.process_pair(noise[i : i + 480].tobytes()) for i in range(0, len(noise), 480)]
+    decoder = np.frombuffer(b"".join(p[0] for p in pairs), dtype="<i2")
+    detect = np.frombuffer(b"".join(p[1] for p in pairs), dtype="<i2")
+    assert len(decoder) == len(detect)
+    before = _db(noise[SAMPLE_RATE:])
+    assert _db(detect[SAMPLE_RATE:]) < before - 20  # nothing kept: the VAD is not held open
+    assert _db(decoder[SAMPLE_RATE:]) > before - 12  # 0.3 of the input kept: about -10.5 dB

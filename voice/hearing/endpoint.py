@@ -110,6 +110,7 @@ class Endpointer:
         self.settings = s = settings or EndpointSettings()
         self._vad = vad or default_vad(s)
         self._pending = b""
+        self._pending_detect = b""
         self._frames_seen = 0
         self._preroll: collections.deque[bytes] = collections.deque(
             maxlen=max(1, round(s.preroll_s / FRAME_S))
@@ -131,12 +132,18 @@ class Endpointer:
     def time(self) -> float:
         return self._frames_seen * FRAME_S
 
-    def feed(self, pcm: bytes) -> Iterator[Event]:
+    def feed(self, pcm: bytes, detect: bytes | None = None) -> Iterator[Event]:
+        """Events for `pcm`; speech is detected on `detect` (the same samples, cleaned
+        harder) when it is given, else on `pcm` itself."""
         data = self._pending + pcm
         usable = len(data) - len(data) % FRAME_BYTES
         self._pending = data[usable:]
+        heard = data
+        if detect is not None:
+            heard = self._pending_detect + detect
+            self._pending_detect = heard[usable:]
         for i in range(0, usable, FRAME_BYTES):
-            yield from self._frame(data[i : i + FRAME_BYTES])
+            yield from self._frame(data[i : i + FRAME_BYTES], heard[i : i + FRAME_BYTES])
 
     def cut(self) -> None:
         """The engine ended the utterance itself (early endpoint): listen for the next one."""
@@ -150,13 +157,13 @@ class Endpointer:
         if self._in_speech:
             if self._pending:
                 yield Event("audio", self._pending)
-            self._pending = b""
+            self._pending = self._pending_detect = b""
             self._in_speech = False
             yield Event("end", time=self.time)
 
-    def _frame(self, frame: bytes) -> Iterator[Event]:
+    def _frame(self, frame: bytes, heard: bytes) -> Iterator[Event]:
         self._frames_seen += 1
-        speech = self._vad(frame)
+        speech = self._vad(heard)
         if not self._in_speech:
             self._preroll.append(frame)
             self._window.append(speech)
@@ -182,18 +189,23 @@ class Endpointer:
 
 
 def speech_span(
-    pcm: Pcm, settings: EndpointSettings | None = None, vad: VadFn | None = None
+    pcm: Pcm,
+    settings: EndpointSettings | None = None,
+    vad: VadFn | None = None,
+    detect: Pcm | None = None,
 ) -> tuple[int, int] | None:
     """Sample range from the first speech start to the last speech end, padded; None if silent.
+    Speech is detected on `detect` (the same samples, cleaned harder) when it is given.
 
     For whole-file decoding: one file is one command, so pauses inside it must not split it.
     """
     s = settings or EndpointSettings()
     ep = Endpointer(s, vad)
     raw = pcm.astype("<i2").tobytes()
+    heard = detect.astype("<i2").tobytes() if detect is not None else None
     first: float | None = None
     last: float | None = None
-    for event in [*ep.feed(raw), *ep.flush()]:
+    for event in [*ep.feed(raw, heard), *ep.flush()]:
         if event.kind == "start" and first is None:
             first = event.time
         elif event.kind == "end":

@@ -46,52 +46,26 @@ class FrontendSettings:
         return self.noise_suppression > 0 or self.auto_gain > 0
 
 
-class Frontend:
-    """Streaming noise suppression; `process` returns as many bytes as whole frames allow.
+class _WebRtc:
+    """WebRTC's suppressor and gain on 10 ms frames; a remainder waits for the next call."""
 
-    With `keep_raw_s`, the last that many seconds of the audio as it came in are kept while
-    RNNoise is in the chain (`raw`): in noise, the unprocessed audio hears some commands
-    the cleaned audio misses (voice.hearing.second_look).
-    """
-
-    def __init__(self, settings: FrontendSettings | None = None, *, keep_raw_s: float = 0.0):
-        self.settings = settings or FrontendSettings()
+    def __init__(self, settings: FrontendSettings) -> None:
+        self._settings = settings
         self._pending = b""
         self._proc: Any = None
-        self._rnnoise = _rnnoise(self.settings) if self.settings.rnnoise else None
-        self._keep_bytes = int(keep_raw_s * SAMPLE_RATE) * 2
-        self._raw = bytearray()
-        self._raw_end = 0  # samples that came in, in all
-        self._out_end = 0  # samples that went out, in all
-        self._denoised_to = 0  # output samples up to which RNNoise has been running
-        if self.settings.enabled:
-            try:
-                # Imported by name: the package ships no type information.
-                module = importlib.import_module("webrtc_noise_gain")
-            except ImportError:
-                _LOG.warning("webrtc-noise-gain is not installed; noise suppression is off")
-            else:
-                self._proc = module.AudioProcessor(
-                    self.settings.auto_gain, self.settings.noise_suppression
-                )
+        try:
+            # Imported by name: the package ships no type information.
+            module = importlib.import_module("webrtc_noise_gain")
+        except ImportError:
+            _LOG.warning("webrtc-noise-gain is not installed; noise suppression is off")
+        else:
+            self._proc = module.AudioProcessor(settings.auto_gain, settings.noise_suppression)
 
     @property
     def active(self) -> bool:
-        return self._proc is not None or self._rnnoise is not None
+        return self._proc is not None
 
     def process(self, pcm: bytes) -> bytes:
-        if self._rnnoise is not None:
-            if self._keep_bytes:
-                self._keep(pcm)
-            was = self._rnnoise.active
-            pcm = self._rnnoise.process(pcm)
-            if was or self._rnnoise.active:
-                self._denoised_to = self._out_end + len(pcm) // 2
-        out = self._webrtc(pcm)
-        self._out_end += len(out) // 2
-        return out
-
-    def _webrtc(self, pcm: bytes) -> bytes:
         if self._proc is None:
             return pcm
         data = self._pending + pcm
@@ -101,6 +75,62 @@ class Frontend:
         for i in range(0, usable, FRAME_BYTES):
             out += self._proc.Process10ms(data[i : i + FRAME_BYTES]).audio
         return bytes(out)
+
+
+class Frontend:
+    """Streaming noise suppression; `process` returns as many bytes as whole frames allow.
+
+    `process_pair` also returns the same samples for the voice-activity detector: RNNoise's
+    output keeps a share of its input for the decoder (FrontendSettings.rnnoise_keep), and
+    the detector hears the network's output alone.
+
+    With `keep_raw_s`, the last that many seconds of the audio as it came in are kept while
+    RNNoise is in the chain (`raw`): in noise, the unprocessed audio hears some commands
+    the cleaned audio misses (voice.hearing.second_look).
+    """
+
+    def __init__(self, settings: FrontendSettings | None = None, *, keep_raw_s: float = 0.0):
+        self.settings = settings or FrontendSettings()
+        self._rnnoise = _rnnoise(self.settings) if self.settings.rnnoise else None
+        self._keep_bytes = int(keep_raw_s * SAMPLE_RATE) * 2
+        self._raw = bytearray()
+        self._raw_end = 0  # samples that came in, in all
+        self._out_end = 0  # samples that went out, in all
+        self._denoised_to = 0  # output samples up to which RNNoise has been running
+        self._build_webrtc()
+
+    def _build_webrtc(self) -> None:
+        on = self.settings.enabled
+        self._webrtc = _WebRtc(self.settings) if on else None
+        two = on and self._rnnoise is not None and self.settings.rnnoise_keep > 0.0
+        self._webrtc_detect = _WebRtc(self.settings) if two else None
+
+    @property
+    def active(self) -> bool:
+        webrtc = self._webrtc is not None and self._webrtc.active
+        return webrtc or self._rnnoise is not None
+
+    def process(self, pcm: bytes) -> bytes:
+        return self.process_pair(pcm)[0]
+
+    def process_pair(self, pcm: bytes) -> tuple[bytes, bytes]:
+        """The cleaned audio for the decoder, and the same samples for the voice-activity
+        detector (the same bytes unless RNNoise keeps a share of its input)."""
+        detect = pcm
+        if self._rnnoise is not None:
+            if self._keep_bytes:
+                self._keep(pcm)
+            was = self._rnnoise.active
+            pcm, detect = self._rnnoise.process_pair(pcm)
+            if was or self._rnnoise.active:
+                self._denoised_to = self._out_end + len(pcm) // 2
+        out = pcm if self._webrtc is None else self._webrtc.process(pcm)
+        if self._webrtc_detect is not None:
+            detect = self._webrtc_detect.process(detect)
+        elif detect is pcm:
+            detect = out
+        self._out_end += len(out) // 2
+        return out, detect
 
     def _keep(self, pcm: bytes) -> None:
         self._raw += pcm
@@ -124,14 +154,12 @@ class Frontend:
         return b"\0\0" * lead + bytes(self._raw[(first - kept_from) * 2 : (last - kept_from) * 2])
 
     def reset(self) -> None:
-        self._pending = b""
         self._raw = bytearray()
         self._raw_end = self._out_end = self._denoised_to = 0
         if self._rnnoise is not None:
             self._rnnoise.close()
             self._rnnoise = _rnnoise(self.settings)
-        if self._proc is not None:
-            self._proc = type(self._proc)(self.settings.auto_gain, self.settings.noise_suppression)
+        self._build_webrtc()
 
 
 _RNNOISE_WARNED = False

@@ -38,14 +38,16 @@ _LAG_48K = RNNOISE_LAG * RATE // SAMPLE_RATE
 DEFAULT_FLOOR_DB = -60.0
 # What comes out is the network's output plus this share of what went in: a limit on how much
 # it takes away (0.3: at most about 10 dB). Taking all it judged noise also took parts of
-# words: all 296 barista-dev orders at 12 / 6 dB, 270 / 234 right with none kept, 274 / 251
-# with 0.3 (`eval --snr 12 6 --rnnoise-keep K`; docs/BENCHMARKS.md).
+# words: all 296 barista-dev orders at 12 / 6 dB, 270 / 234 right with none kept, 272 / 245
+# with 0.3 (`eval --snr 12 6 --rnnoise-keep K`; docs/BENCHMARKS.md). The voice-activity
+# detector hears the network's output alone (process_pair).
 DEFAULT_KEEP = 0.3
 HYSTERESIS_DB = 6.0
 FLOOR_FRAMES = 300  # 3 s of 10 ms frames
 _FADE = (np.arange(1, FRAME + 1, dtype=np.float32) / FRAME).astype(np.float32)
 _LIB_NAMES = ("librnnoise.so", "librnnoise.dylib", "rnnoise.dll")
 _FloatPtr = ctypes.POINTER(ctypes.c_float)
+_Frame = npt.NDArray[np.float32]
 
 
 class RNNoiseUnavailable(RuntimeError):
@@ -98,6 +100,7 @@ class RNNoise:
         self._state = self._lib.rnnoise_create(None)
         self._up = soxr.ResampleStream(SAMPLE_RATE, RATE, 1, dtype="float32", quality="QQ")
         self._down = soxr.ResampleStream(RATE, SAMPLE_RATE, 1, dtype="float32", quality="QQ")
+        self._down_kept = soxr.ResampleStream(RATE, SAMPLE_RATE, 1, dtype="float32", quality="QQ")
         self._pending = np.zeros(0, dtype=np.float32)
         self._in = np.zeros(FRAME, dtype=np.float32)
         self._out = np.zeros(FRAME, dtype=np.float32)
@@ -111,32 +114,44 @@ class RNNoise:
         self.active = False
 
     def process(self, pcm: bytes) -> bytes:
+        """The output with `keep` of the input in it (what the decoder hears)."""
+        return self.process_pair(pcm)[0]
+
+    def process_pair(self, pcm: bytes) -> tuple[bytes, bytes]:
+        """The same samples twice: with `keep` of the input in them (for the decoder), and
+        the network's output alone (for the voice-activity detector: what is kept of a
+        kitchen held it open and had the decoder search noise, 10% -> 18% of a core)."""
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         high = np.concatenate([self._pending, self._up.resample_chunk(samples)])
         whole = len(high) - len(high) % FRAME
         self._pending = high[whole:]
         out = np.empty(whole, dtype=np.float32)
+        kept = np.zeros(whole, dtype=np.float32)
         for i in range(0, whole, FRAME):
-            out[i : i + FRAME] = self._frame(high[i : i + FRAME])
-        return _to_pcm(self._down.resample_chunk(out))
+            out[i : i + FRAME], kept[i : i + FRAME] = self._frame(high[i : i + FRAME])
+        clean = _to_pcm(self._down.resample_chunk(out))
+        if not self._keep:
+            return clean, clean
+        return _to_pcm(self._down_kept.resample_chunk(out + kept)), clean
 
-    def _frame(self, frame: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def _frame(self, frame: npt.NDArray[np.float32]) -> tuple[_Frame, _Frame | float]:
+        """One frame out, and what the decoder's version adds to it (`keep` of the input)."""
         line = np.concatenate([self._delayed, frame])
         passed, self._delayed = line[:FRAME], line[FRAME:]
         was = self.active
         self.active = self._noisy(frame)
         if not (was or self.active):
-            return passed
+            return passed, 0.0
         self._in[:] = frame
         # RNNoise takes and returns floats on the int16 scale (it returns a speech
         # probability too, which nothing here needs).
         self._lib.rnnoise_process_frame(self._state, self._out_ptr, self._in_ptr)
-        if self._keep:
-            self._out += self._keep * passed  # `passed` is the input, aligned with the output
+        # `passed` is the input, aligned with the output.
         if was == self.active:
-            return self._out.copy()
+            return self._out.copy(), self._keep * passed
         fade = _FADE if self.active else _FADE[::-1]
-        return np.asarray(fade * self._out + (1.0 - fade) * passed, dtype=np.float32)
+        out = np.asarray(fade * self._out + (1.0 - fade) * passed, dtype=np.float32)
+        return out, np.asarray(self._keep * fade * passed, dtype=np.float32)
 
     def _noisy(self, frame: npt.NDArray[np.float32]) -> bool:
         level = 10.0 * np.log10(float(np.mean(frame.astype(np.float64) ** 2)) / 32768.0**2 + 1e-12)

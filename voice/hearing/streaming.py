@@ -136,7 +136,8 @@ class StreamingRecognizer:
 
     def accept(self, pcm: bytes) -> Transcript | None:
         with self._lock:
-            return self._run(self._endpointer.feed(self._frontend.process(pcm)))
+            cleaned, detect = self._frontend.process_pair(pcm)
+            return self._run(self._endpointer.feed(cleaned, detect))
 
     def partial(self) -> str:
         with self._lock:
@@ -206,10 +207,14 @@ class StreamingRecognizer:
         unprocessed when it is kept (see `_raw_utterance`)."""
         keep = len(pcm) / SAMPLE_RATE + 1.0 if self._keep_raw_s > 0.0 else 0.0
         frontend = Frontend(self.frontend_settings, keep_raw_s=keep)
-        cleaned: Pcm = np.frombuffer(
-            frontend.process(pcm.astype("<i2").tobytes()), dtype="<i2"
-        ).astype(np.int16)
-        span = (0, len(cleaned)) if not gate else speech_span(cleaned, self.endpoint_settings)
+        out, detect = frontend.process_pair(pcm.astype("<i2").tobytes())
+        cleaned: Pcm = np.frombuffer(out, dtype="<i2").astype(np.int16)
+        heard: Pcm = np.frombuffer(detect, dtype="<i2")
+        span = (
+            speech_span(cleaned, self.endpoint_settings, detect=heard)
+            if gate
+            else (0, len(cleaned))
+        )
         if span is None:
             return None
         return Speech(cleaned, span[0], span[1], frontend.raw(*span))
