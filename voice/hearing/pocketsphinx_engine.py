@@ -499,7 +499,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         """(Re)start the live search on the utterance so far, normalised with `mean`."""
         self._close_live()
         audio = b"".join(self._utt_audio)
-        cmn = ",".join(f"{v:.3f}" for v in mean)
+        cmn = _cmn_text(mean)
         self._decoder.set_cmn(cmn)
         self._decoder.start_utt()
         self._decoder.process_raw(audio, False, False)
@@ -527,7 +527,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._live_open = False
         audio, self._utt_audio = b"".join(self._utt_audio), []
         self._remember(self._raw_utterance(audio), start, end, self.decoder_settings.live_nbest)
-        self._prior = ",".join(f"{v:.3f}" for v in mean)
+        self._prior = _cmn_text(mean)
         self._decoder.end_utt()
         if loop is None:
             hyp = self._decoder.hyp()
@@ -606,7 +606,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
                 return None
             streams = self._probe is not None
             if streams:
-                self._decoder.set_cmn(",".join(f"{v:.3f}" for v in self._mean_of(last.raw)))
+                self._decoder.set_cmn(_cmn_text(self._mean_of(last.raw)))
             self._decoder.start_utt()
             # A decoder that searches live must be fed as a stream: a whole-utterance call
             # on one crashed PocketSphinx in the next utterance's search.
@@ -707,7 +707,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
                 self._go_live(mean)
                 self._live_open = False
                 self._utt_audio = []
-                self._prior = ",".join(f"{v:.3f}" for v in mean)
+                self._prior = _cmn_text(mean)
             else:
                 self._decoder.start_utt()
                 self._decoder.process_raw(audio, False, True)
@@ -748,6 +748,11 @@ def _frame_db(audio: bytes) -> npt.NDArray[np.float64]:
         return np.zeros(0)
     frames = np.lib.stride_tricks.sliding_window_view(x, win)[::hop][:n]
     return np.asarray(10.0 * np.log10(np.mean(frames**2, axis=1) + 1.0), dtype=np.float64)
+
+
+def _cmn_text(mean: list[float]) -> str:
+    """A cepstral mean as PocketSphinx's set_cmn takes it."""
+    return ",".join(f"{v:.3f}" for v in mean)
 
 
 def _drift(a: list[float], b: list[float]) -> float:
