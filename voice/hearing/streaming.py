@@ -60,6 +60,8 @@ class StreamingRecognizer:
         self._partial = ""
         self._coach_playing = False
         self._utt_first = 0  # the open utterance's first sample in the front end's output
+        self._waiting: list[bytes] = []  # audio not yet processed, between utterances
+        self._waiting_bytes = 0
 
     # --- the decoder side ---------------------------------------------------------------------
 
@@ -136,8 +138,8 @@ class StreamingRecognizer:
 
     def accept(self, pcm: bytes) -> Transcript | None:
         with self._lock:
-            cleaned, detect = self._frontend.process_pair(pcm)
-            return self._run(self._endpointer.feed(cleaned, detect))
+            pcm = self._batched(pcm)
+            return self._process(pcm) if pcm else None
 
     def partial(self) -> str:
         with self._lock:
@@ -145,10 +147,13 @@ class StreamingRecognizer:
 
     def flush(self) -> Transcript | None:
         with self._lock:
-            return self._run(self._endpointer.flush())
+            waiting = self._take_waiting()
+            result = self._process(waiting) if waiting else None
+            return self._run(self._endpointer.flush()) or result
 
     def reset(self) -> None:
         with self._lock:
+            self._take_waiting()
             self._decoder_reset()
             self._in_utt = False
             self._partial = ""
@@ -156,6 +161,35 @@ class StreamingRecognizer:
             self._endpointer = Endpointer(self.endpoint_settings)
 
     # --- shared internals -----------------------------------------------------------------------
+
+    def _process(self, pcm: bytes) -> Transcript | None:
+        cleaned, detect = self._frontend.process_pair(pcm)
+        return self._run(self._endpointer.feed(cleaned, detect))
+
+    def _batched(self, pcm: bytes) -> bytes:
+        """What to process now: between utterances, audio waits until `idle_batch_s` of it
+        has come; in one, every block goes at once, so that its end is heard without delay.
+
+        Each wake-up pays for bringing the decoder's memory back into the cache: the cost
+        bench's kitchen stream took 20% of a core at microphone pace in 30 ms blocks against
+        15% fed all at once. Waiting while nobody speaks took the quiet stream's recognizer
+        process from about 6% to 5%. Only the start of speech waits, and the endpointer's
+        preroll holds what came before it.
+        """
+        batch = round(self.endpoint_settings.idle_batch_s * SAMPLE_RATE) * 2
+        if self._in_utt and not self._waiting:
+            return pcm
+        self._waiting.append(pcm)
+        self._waiting_bytes += len(pcm)
+        if self._in_utt or self._waiting_bytes >= batch:
+            return self._take_waiting()
+        return b""
+
+    def _take_waiting(self) -> bytes:
+        waiting = b"".join(self._waiting)
+        self._waiting.clear()
+        self._waiting_bytes = 0
+        return waiting
 
     def _run(self, events: Iterable[Event]) -> Transcript | None:
         """The last result among the events: the protocol returns one per call, so callers
