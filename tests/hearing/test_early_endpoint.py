@@ -12,6 +12,7 @@ from voice.hearing.audio_files import SAMPLE_RATE, Pcm, chunked
 from voice.hearing.endpoint import Endpointer, EndpointSettings
 from voice.hearing.grammar import compile_grammar, compile_state_grammars, load_intents
 from voice.hearing.pocketsphinx_engine import (
+    EARLY_LOOKAHEAD_S,
     DecoderSettings,
     PocketSphinxRecognizer,
     SentenceCheck,
@@ -195,6 +196,28 @@ def test_a_finished_command_comes_back_before_the_trailing_silence(
     settings = rec.endpoint_settings
     assert waited < settings.trailing_silence_s, waited  # the endpointer alone: 0.65-0.76 s
     assert result.confidence >= rec.decoder_settings.early_min_confidence
+
+
+def test_a_finished_command_is_scored_before_its_silence_is_enough(
+    rec: PocketSphinxRecognizer, flite: Callable[..., Pcm], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The phone loop's pass runs while the deciding silence still comes in, not after it."""
+    rec.set_grammar("hold")
+    quiet_when_scored: list[float | None] = []
+    score = rec._loop_score
+
+    def spy(audio: bytes) -> float:
+        quiet_when_scored.append(rec._quiet_after_words())
+        return score(audio)
+
+    monkeypatch.setattr(rec, "_loop_score", spy)
+    speech = flite("how much time is left", voice="slt")
+    heard = stream(rec, np.concatenate([silence(0.5), speech, silence(1.5)]))
+    assert [r.text for r, _ in heard] == ["how much time is left"]
+    wait = rec.endpoint_settings.early_silence_s
+    assert len(quiet_when_scored) == 1 and quiet_when_scored[0] is not None
+    assert wait - EARLY_LOOKAHEAD_S <= quiet_when_scored[0] < wait
+    assert heard[0][0].confidence >= rec.decoder_settings.early_min_confidence
 
 
 def test_a_command_a_longer_one_continues_waits_for_the_trailing_silence(

@@ -109,6 +109,8 @@ PROBE_S = 0.6
 CHECK_GROWTH = 2.0
 MAX_DRIFT = 3.0
 LAST_CHECK_S = 1.2
+# The early check scores a complete command this long before its silence is enough.
+EARLY_LOOKAHEAD_S = 0.1
 BYTES_PER_S = SAMPLE_RATE * 2
 FILLER_PREFIXES = ("<", "[", "(")
 FRAME_S = 0.01  # PocketSphinx's frame rate
@@ -125,6 +127,17 @@ class _Heard:
     start: float
     end: float
     partial: bool
+
+
+@dataclass(frozen=True)
+class _EarlyScore:
+    """The early check's verdict on one hypothesis of the open utterance."""
+
+    text: str
+    confidence: float
+    confident: bool  # enough to end the utterance early
+    loop: float
+    mean: list[float]
 
 
 def _malloc_trim() -> None:
@@ -338,7 +351,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._live_open = False
         self._utt_bytes = 0
         self._next_check = 0.0
-        self._early_asked: str | None = None  # the hypothesis the early check last scored
+        self._early_scored: _EarlyScore | None = None  # the hypothesis the early check scored
         self._used_mean: list[float] = []
         self._last: _Heard | None = None
 
@@ -448,7 +461,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         self._utt_audio = []
         self._utt_bytes = 0
         self._next_check = PROBE_S * BYTES_PER_S
-        self._early_asked = None
+        self._early_scored = None
 
     def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
         self._utt_audio.append(pcm)
@@ -522,7 +535,12 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         return self._result(self._utt_start, at, loop, partial=partial, audio=audio)
 
     def _end_live(
-        self, start: float, end: float, mean: list[float], loop: float | None = None
+        self,
+        start: float,
+        end: float,
+        mean: list[float],
+        loop: float | None = None,
+        confidence: float | None = None,
     ) -> Transcript:
         self._live_open = False
         audio, self._utt_audio = b"".join(self._utt_audio), []
@@ -536,7 +554,8 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             # second pass.
             wanted = heard or self.decoder_settings.live_nbest
             loop = self._loop_score(audio) if wanted else 0.0
-        return self._result(start, end, loop, partial=self.decoder_settings.live_nbest, audio=audio)
+        partial = self.decoder_settings.live_nbest
+        return self._result(start, end, loop, partial=partial, audio=audio, confidence=confidence)
 
     def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
         wait = self.endpoint_settings.early_silence_s
@@ -551,8 +570,8 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         hyp = self._decoder.hyp()
         text = hyp.hypstr.strip() if hyp is not None else ""
         # The phone loop is asked once per utterance, or over the coach once per hypothesis.
-        asked = self._early_asked
-        if not text or text == asked or (asked is not None and not over_coach):
+        scored = self._early_scored
+        if not text or (scored is not None and scored.text != text and not over_coach):
             return None
         check = self._checks.get(self._current)
         if check is None:
@@ -563,20 +582,31 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         if not complete or wait <= 0.0:
             return None
         quiet_s = self._quiet_after_words()
-        if quiet_s is None or quiet_s < wait:
+        # Scored a little ahead of the decision when the search's silence after the words is
+        # still short: the phone loop's pass (60 ms for a short command) is then not added to
+        # the wait. Often the VAD hears silence only once the search has had enough of it.
+        if quiet_s is None or quiet_s < wait - EARLY_LOOKAHEAD_S:
             return None
+        if scored is None or scored.text != text:
+            scored = self._early_scored = self._early_score(text, float(hyp.score), over_coach)
+        if not scored.confident or quiet_s < wait:
+            return None
+        return self._end_live(
+            self._utt_start, at - quiet_s, scored.mean, scored.loop, scored.confidence
+        )
+
+    def _early_score(self, text: str, score: float, over_coach: bool) -> _EarlyScore:
+        """The confidence of the best path so far, and whether it is enough to end early."""
         mean = self._utt_mean(ended=True)
-        self._early_asked = text
         loop = self._loop_score(b"".join(self._utt_audio))
+        confidence = _confidence(score, loop)
         settings = self.decoder_settings
         floor = (
             settings.early_min_confidence_over_coach
             if over_coach
             else settings.early_min_confidence
         )
-        if _confidence(float(hyp.score), loop) < floor:
-            return None
-        return self._end_live(self._utt_start, at - quiet_s, mean, loop)
+        return _EarlyScore(text, confidence, confidence >= floor, loop, mean)
 
     def _quiet_after_words(self) -> float | None:
         """Seconds the search's best path has spent past its last word (None: no word)."""
@@ -618,8 +648,16 @@ class PocketSphinxRecognizer(StreamingRecognizer):
     # --- results ---------------------------------------------------------------------------
 
     def _result(
-        self, start: float, end: float, loop_score: float, *, partial: bool, audio: bytes
+        self,
+        start: float,
+        end: float,
+        loop_score: float,
+        *,
+        partial: bool,
+        audio: bytes,
+        confidence: float | None = None,
     ) -> Transcript:
+        """`confidence` given: the early check's, scored on the audio its loop score saw."""
         hyp = self._decoder.hyp()
         text = hyp.hypstr.strip() if hyp is not None else ""
         score = float(hyp.score) if hyp is not None and text else 0.0
@@ -640,6 +678,8 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             words.append((word, float(min(1.0, logmath.exp(seg.prob)))))
         if not text:
             confidence = 0.0
+        elif confidence is not None:
+            pass
         elif self.decoder_settings.phone_loop_confidence and score > 0.0:
             confidence = _confidence(score, loop_score)
         else:
