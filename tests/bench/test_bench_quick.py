@@ -69,3 +69,22 @@ def test_split_sections_ignores_headings_in_code() -> None:
     assert "Old preamble" in pre
     text = assemble(CARRIED, "# Benchmarks\n\nnew header", {})
     assert text.startswith("# Benchmarks\n\nnew header\n\n## HTTP service")
+
+
+def test_a_barista_section_carried_over_shows_no_rhino_figure_for_clean() -> None:
+    """Results saved with null come back as NaN; the clean row has no Rhino figure."""
+    from voice.bench.report import barista_section, targets_section
+    from voice.bench.runner import _restore
+
+    row = {"total": 296, "rate": 0.98, "cpu_per_audio_s": 0.02}
+    saved = {
+        "rows": [
+            {**row, "condition": "clean", "rhino": None},
+            {**row, "condition": "6 dB", "rhino": 0.96},
+        ],
+        "commands": [],
+    }
+    barista = _restore(saved)
+    assert "nan" not in barista_section(barista, "")
+    targets = targets_section({"barista": barista}, "")
+    assert "6 dB 98.0% vs 96%" in targets and "clean" not in targets

@@ -191,6 +191,12 @@ def _num(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
+def _given(x: Any) -> bool:
+    """A figure is there: results carried over from .bench/results.json come back with NaN
+    where a run had none."""
+    return x is not None and not math.isnan(float(x))
+
+
 def _pct(x: Any) -> str:
     return fmt_pct(_num(x))
 
@@ -392,7 +398,7 @@ def barista_section(r: dict[str, Any], stamp: str) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        rh = f"{100 * _num(row['rhino']):.0f}%" if row.get("rhino") else "-"
+        rh = f"{100 * _num(row['rhino']):.0f}%" if _given(row.get("rhino")) else "-"
         out.append(
             f"| {row['condition']} | {row['total']} | {_pct(row['rate'])}"
             f"{_draws(row.get('rates'))} | {rh} | {_num(row['cpu_per_audio_s']):.2f} |"
@@ -604,7 +610,7 @@ def targets_section(results: dict[str, Any], stamp: str) -> str:
                 )
     bar = results.get("barista")
     if bar and bar.get("rows"):
-        rh = [r for r in bar["rows"] if r.get("rhino")]
+        rh = [r for r in bar["rows"] if _given(r.get("rhino"))]
         if rh:
             out.append(
                 "| barista dev set at or above Rhino (kitchen) | "
