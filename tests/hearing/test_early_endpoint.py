@@ -17,10 +17,9 @@ from voice.hearing.pocketsphinx_engine import (
     PocketSphinxRecognizer,
     SentenceCheck,
 )
-from voice.hearing.streaming import StreamingRecognizer
 from voice.ports import Transcript
 
-from .conftest import COACH_SENTENCES, silence
+from .conftest import COACH_SENTENCES, StubRecognizer, loud_vad, silence, tone
 
 COACH = COACH_SENTENCES
 STATES = {"idle": {"StartRoutine"}, "hold": {"Pause", "Stop", "TimeLeft", "ReportPain"}}
@@ -78,15 +77,6 @@ def test_a_continuation_that_changes_the_meaning_is_waited_for(tmp_path) -> None
 # --- the endpointer and the streaming base ---------------------------------------------------
 
 
-def loud_vad(frame: bytes) -> bool:
-    return bool(np.abs(np.frombuffer(frame, dtype="<i2")).max() > 1000)
-
-
-def tone(seconds: float) -> bytes:
-    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
-    return (np.sin(2 * np.pi * 440 * t) * 20000).astype("<i2").tobytes()
-
-
 def test_audio_events_carry_their_time_and_the_silence_so_far() -> None:
     ep = Endpointer(EndpointSettings(trailing_silence_s=0.5), vad=loud_vad)
     events = list(ep.feed(bytes(9600) + tone(0.6) + bytes(32000)))
@@ -108,40 +98,17 @@ def test_cut_ends_the_utterance_and_the_next_one_starts_afresh() -> None:
     assert not ep.in_speech and list(ep.flush()) == []
 
 
-class EarlyFake(StreamingRecognizer):
-    """Says "done" once an utterance has had 0.15 s of silence: the base's side of it."""
+class EarlyFake(StubRecognizer):
+    """Says "early" once an utterance has had 0.15 s of silence: the base's side of it."""
 
-    def __init__(self) -> None:
-        super().__init__({"a": compile_grammar_stub()}, frontend=None, endpoint=None, initial=None)
-        self.ended = 0
-
-    def _decoder_switch(self, name: str) -> None: ...
-
-    def _decoder_reset(self) -> None: ...
-
-    def _decoder_begin(self) -> None: ...
-
-    def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
-        return None
-
-    def _decoder_end(self, at: float) -> Transcript:
-        self.ended += 1
-        return Transcript("late", end=at)
+    END_TEXT = "late"
 
     def _decoder_early(self, at: float, silence_s: float) -> Transcript | None:
         return Transcript("early", end=at - silence_s) if silence_s >= 0.15 else None
 
 
-def compile_grammar_stub():  # type: ignore[no-untyped-def]
-    from voice.hearing.grammar import CompiledGrammar, Word
-
-    return CompiledGrammar("a", frozenset({"A"}), Word("done"))
-
-
 def test_an_early_result_closes_the_utterance_once() -> None:
     rec = EarlyFake()
-    rec._endpointer = Endpointer(rec.endpoint_settings, vad=loud_vad)
-    rec._frontend.process_pair = lambda pcm: (pcm, pcm)  # type: ignore[method-assign]
     results = []
     stream = tone(0.5) + bytes(32000) + tone(0.5) + bytes(32000)
     for i in range(0, len(stream), 960):

@@ -2,50 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from voice.hearing.endpoint import Endpointer, EndpointSettings
-from voice.hearing.grammar import CompiledGrammar, Word
+from voice.hearing.endpoint import EndpointSettings
 from voice.hearing.streaming import StreamingRecognizer
 from voice.ports import Transcript
 
+from .conftest import StubRecognizer, tone
+
 BLOCK = 960  # 30 ms of 16-bit samples: what the microphone hands over
-
-
-def loud_vad(frame: bytes) -> bool:
-    return bool(np.abs(np.frombuffer(frame, dtype="<i2")).max() > 1000)
-
-
-def tone(seconds: float) -> bytes:
-    t = np.arange(int(16000 * seconds)) / 16000
-    return (np.sin(2 * np.pi * 300 * t) * 8000).astype("<i2").tobytes()
-
-
-class CountingFake(StreamingRecognizer):
-    """Counts what reaches the front end; says "heard" when an utterance ends."""
-
-    def __init__(self, endpoint: EndpointSettings | None = None) -> None:
-        grammar = CompiledGrammar("a", frozenset({"A"}), Word("done"))
-        super().__init__({"a": grammar}, frontend=None, endpoint=endpoint, initial=None)
-        self._endpointer = Endpointer(self.endpoint_settings, vad=loud_vad)
-        self.processed: list[int] = []
-        self._frontend.process_pair = self._spy  # type: ignore[method-assign]
-
-    def _spy(self, pcm: bytes) -> tuple[bytes, bytes]:
-        self.processed.append(len(pcm))
-        return pcm, pcm
-
-    def _decoder_switch(self, name: str) -> None: ...
-
-    def _decoder_reset(self) -> None: ...
-
-    def _decoder_begin(self) -> None: ...
-
-    def _decoder_feed(self, pcm: bytes, at: float) -> Transcript | None:
-        return None
-
-    def _decoder_end(self, at: float) -> Transcript:
-        return Transcript("heard", end=at)
 
 
 def feed(rec: StreamingRecognizer, audio: bytes) -> list[Transcript]:
@@ -54,13 +17,13 @@ def feed(rec: StreamingRecognizer, audio: bytes) -> list[Transcript]:
 
 
 def test_between_utterances_audio_is_processed_in_batches() -> None:
-    rec = CountingFake()
+    rec = StubRecognizer()
     feed(rec, bytes(BLOCK * 9))
     assert rec.processed == [BLOCK * 3] * 3  # 90 ms at a time, nothing lost
 
 
 def test_inside_an_utterance_every_block_is_processed_at_once() -> None:
-    rec = CountingFake()
+    rec = StubRecognizer()
     feed(rec, tone(0.6))
     assert rec._in_utt
     before = len(rec.processed)
@@ -69,7 +32,7 @@ def test_inside_an_utterance_every_block_is_processed_at_once() -> None:
 
 
 def test_the_end_of_speech_is_heard_without_waiting_for_a_batch() -> None:
-    batched, unbatched = CountingFake(), CountingFake(EndpointSettings(idle_batch_s=0.0))
+    batched, unbatched = StubRecognizer(), StubRecognizer(EndpointSettings(idle_batch_s=0.0))
     stream = bytes(BLOCK * 10) + tone(0.6) + bytes(BLOCK * 30)
     ends = [[r.end for r in feed(rec, stream)] for rec in (batched, unbatched)]
     assert len(ends[0]) == 1 and ends[0] == ends[1]
@@ -77,7 +40,7 @@ def test_the_end_of_speech_is_heard_without_waiting_for_a_batch() -> None:
 
 
 def test_flush_processes_the_audio_still_waiting() -> None:
-    rec = CountingFake()
+    rec = StubRecognizer()
     speech = tone(0.15)  # five blocks: one batch of three goes, two wait
     assert feed(rec, speech) == [] and rec.processed == [BLOCK * 3]
     result = rec.flush()
@@ -86,7 +49,7 @@ def test_flush_processes_the_audio_still_waiting() -> None:
 
 
 def test_reset_forgets_the_audio_still_waiting() -> None:
-    rec = CountingFake()
+    rec = StubRecognizer()
     feed(rec, bytes(BLOCK * 2))
     rec.reset()
     feed(rec, bytes(BLOCK))

@@ -177,8 +177,6 @@ class StreamingRecognizer:
         preroll holds what came before it.
         """
         batch = round(self.endpoint_settings.idle_batch_s * SAMPLE_RATE) * 2
-        if self._in_utt and not self._waiting:
-            return pcm
         self._waiting.append(pcm)
         self._waiting_bytes += len(pcm)
         if self._in_utt or self._waiting_bytes >= batch:
