@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "voice.cli.cmd_run",
     "voice.cli.cmd_transcribe",
     "voice.cli.cmd_eval",
+    "voice.cli.cmd_adapt",
     "voice.cli.cmd_devices",
     "voice.cli.cmd_models",
     "voice.cli.cmd_serve",

@@ -52,6 +52,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--no-clean", action="store_true", help="skip the clean row")
     p.add_argument("--limit", type=int, help="use N recordings spread over the set")
+    p.add_argument(
+        "--fold",
+        metavar="K/N",
+        help="only fold K of N (every N-th recording from the K-th; see adapt --holdout)",
+    )
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="noise offset seed (default %(default)s)"
@@ -75,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from voice.hearing.cli_options import engine_spec
     from voice.hearing.engines import resolve
     from voice.hearing.evaluate import evaluate, format_table, load_labels
+    from voice.hearing.folds import parse_fold
     from voice.hearing.grammar import GrammarError
     from voice.hearing.models import ModelError
 
@@ -89,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
             spec = replace(spec, decoder=replace(spec.decoder, phone_loop_confidence=False))
         engine, _ = resolve(spec)
         items = load_labels(args.labels, args.audio, args.limit)
+        if args.fold:
+            items = parse_fold(args.fold).take(items)
         if not items:
             raise UserError(f"no labelled recordings found in {args.audio}")
         _LOG.info(

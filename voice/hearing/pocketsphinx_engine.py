@@ -93,6 +93,9 @@ class DecoderSettings:
     # Keep each utterance as it came in, so that `reconsider` can decode it unprocessed when
     # RNNoise ran on it (voice.hearing.second_look).
     second_look: bool = True
+    # A global MLLR transform of the acoustic model (voice.hearing.adaptation): a file
+    # PocketSphinx reads with -mllr; None or "" for the model as shipped.
+    mllr: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -372,9 +375,16 @@ class PocketSphinxRecognizer(StreamingRecognizer):
             "bestpath": s.bestpath,
             "loglevel": "FATAL",  # "no final state" is handled, not news
         }
+        if s.mllr:
+            params["mllr"] = s.mllr
         params.update(s.extra)
         config = self._ps.Config(**params)
         return self._ps.Decoder(config)
+
+    @property
+    def dictionary(self) -> str:
+        """The pronunciation file written for this recognizer's grammars."""
+        return self._dict_file
 
     def _write_dictionary(self, grammars: Iterable[CompiledGrammar]) -> str:
         words: set[str] = set()

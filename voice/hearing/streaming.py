@@ -233,6 +233,11 @@ class StreamingRecognizer:
         first = self._utt_first
         return self._frontend.raw(first, first + len(audio) // 2)
 
+    def decoder_input(self, pcm: Pcm, *, gate: bool = True) -> Pcm | None:
+        """What `decode` hands the decoder for this recording: its cleaned speech span."""
+        speech = self._speech(pcm, gate)
+        return None if speech is None else speech.cleaned[speech.start : speech.end]
+
     def _speech(self, pcm: Pcm, gate: bool) -> Speech | None:
         """For whole-file decoding: the cleaned recording, the sample span to decode, from
         the first speech to the last (None when there is no speech at all), and that span
