@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps run test test-slow check lint typecheck bench bench-quick bench-vosk-model soak clean
+.PHONY: setup system-deps run test test-slow check lint typecheck bench bench-quick bench-vosk-model soak clean adapt-model
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ typecheck: setup
 	$(BIN)/mypy
 
 check: lint typecheck
+
+# The MLLR transform the built-in engine ships with (voice/hearing/data): PocketSphinx's model
+# adapted on the barista dev set after RNNoise, clean and in kitchen noise (8 min on 2 cores).
+SHARED ?= ../shared
+adapt-model: setup
+	$(BIN)/stretch-coach adapt --sentences bench/barista/sentences.yaml \
+	  --labels $(SHARED)/speech/barista-dev/labels.json --audio $(SHARED)/speech/barista-dev \
+	  --noise $(SHARED)/speech/noise/kitchen.flac --snr 24 12 6 --jobs 2 \
+	  --out voice/hearing/data/en-us-adapted.mllr
 
 # The benchmark suite of issue 6 (about 40 min on 2 shared cores): regenerates docs/BENCHMARKS.md.
 # The Korean Vosk model (the one Vosk model installable here) goes into .bench/vendor, not the

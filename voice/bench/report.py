@@ -375,6 +375,19 @@ def commands_section(r: dict[str, Any], stamp: str) -> str:
     return "\n".join(out)
 
 
+def _barista_adaptation(folds: Any) -> str:
+    if not folds:
+        return (
+            "Decoded with the shipped MLLR transform, which was adapted on these recordings: "
+            "a smoke test, not a measurement. "
+        )
+    return (
+        f"Cross-validated ({int(folds)} folds): each recording is decoded with an MLLR "
+        "transform adapted on the other folds only (`adapt --holdout K/N`, then "
+        "`eval --fold K/N --mllr`); the rows add the folds, the commands show fold 0. "
+    )
+
+
 def barista_section(r: dict[str, Any], stamp: str) -> str:
     out = _h(T_BARISTA, stamp)
     if "rows" not in r:
@@ -388,6 +401,7 @@ def barista_section(r: dict[str, Any], stamp: str) -> str:
         "(bestpath off, as above). Clean: "
         + (f"{clean['total']} recordings. " if clean else "not run. ")
         + (_barista_noise(noisy[0]["total"], len(r.get("seeds") or [])) if noisy else "")
+        + _barista_adaptation(r.get("folds"))
         + "Rhino: Picovoice's published kitchen-noise figures for the full set.",
         "",
         "```",

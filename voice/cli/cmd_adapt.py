@@ -58,7 +58,12 @@ def register(subparsers: Any) -> None:
         metavar="K/N",
         help="leave fold K of N out (measure on it with eval --fold K/N)",
     )
-    p.add_argument("--iterations", type=int, default=2, help="decode-align-estimate rounds")
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=1,
+        help="decode-align-estimate rounds (default 1: a second one changed nothing)",
+    )
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--out", type=Path, required=True, help="where to write the transform")
     add_engine_options(p)

@@ -48,7 +48,7 @@ class AdaptJob:
 def adapt(
     job: AdaptJob,
     *,
-    iterations: int = 2,
+    iterations: int = 1,
     jobs: int = 1,
     start: MllrTransform | None = None,
     report: Callable[[int, MllrStats], None] | None = None,
