@@ -86,7 +86,8 @@ def _gather_part(work: tuple[AdaptJob, Path]) -> MllrStats:
     job, transform = work
     intents = load_intents(list(job.sentences))
     grammar = compile_grammar(intents, name="adapt")
-    decoder = replace(job.spec.decoder, mllr=str(transform))
+    # Correctness needs no confidence: no phone-loop pass.
+    decoder = replace(job.spec.decoder, mllr=str(transform), phone_loop_confidence=False)
     rec = PocketSphinxRecognizer({"adapt": grammar}, decoder=decoder, frontend=job.spec.frontend)
     verifier = Verifier(intents)
     aligner = Aligner(model_dir() / "en-us", rec.dictionary, transform)
