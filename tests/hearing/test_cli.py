@@ -146,3 +146,18 @@ def test_engine_auto_prefers_vosk_only_with_a_model(
         resolve(EngineSpec("vosk"))
     with pytest.raises(ModelError, match="not a Vosk model"):
         resolve(EngineSpec("auto", vosk_model=str(tmp_path)))
+
+
+def test_a_decoder_option_pocketsphinx_refuses_is_one_line(
+    tmp_path: Path, flite: Callable[..., Pcm], capsys: pytest.CaptureFixture[str]
+) -> None:
+    soundfile.write(tmp_path / "a.wav", flite("brew an americano"), 16000)
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"a.wav": {"intent": "orderDrink", "slots": {}}}))
+    code = main(
+        ["eval", "--sentences", str(BARISTA_SENTENCES), "--labels", str(labels), "--audio",
+         str(tmp_path), "--ps-option", "nosuchoption=1"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert "PocketSphinx would not start (options: nosuchoption=1)" in err

@@ -383,8 +383,13 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         if s.mllr:
             params["mllr"] = s.mllr
         params.update(s.extra)
-        config = self._ps.Config(**params)
-        return self._ps.Decoder(config)
+        try:
+            return self._ps.Decoder(self._ps.Config(**params))
+        except (RuntimeError, KeyError, ValueError) as err:
+            # PocketSphinx says only "Failed to initialize": name what it was given.
+            given = ", ".join(f"{k}={v}" for k, v in s.extra.items())
+            extra = f" (options: {given})" if given else ""
+            raise ValueError(f"PocketSphinx would not start{extra}: {err}") from err
 
     @property
     def dictionary(self) -> str:

@@ -50,11 +50,10 @@ def adapt(
     *,
     iterations: int = 1,
     jobs: int = 1,
-    start: MllrTransform | None = None,
     report: Callable[[int, MllrStats], None] | None = None,
 ) -> MllrTransform:
     base = load(model_dir() / "en-us")
-    total = start or MllrTransform.identity(base.n_streams)
+    total = MllrTransform.identity(base.n_streams)
     with tempfile.TemporaryDirectory(prefix="stretch-coach-mllr-") as tmp:
         for n in range(iterations):
             current = Path(tmp) / f"iteration-{n}.mllr"
