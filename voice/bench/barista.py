@@ -33,10 +33,10 @@ TIMEOUT_S = 1800.0
 ADAPT_SNRS = (24.0, 12.0, 6.0)
 
 
-def _base() -> list[str]:
+def _base(command: str = "eval") -> list[str]:
     return [
         "stretch-coach",
-        "eval",
+        command,
         "--sentences",
         "bench/barista/sentences.yaml",
         "--labels",
@@ -65,7 +65,7 @@ def commands(bench: Bench) -> list[list[str]]:
 
 def adapt_command(bench: Bench, fold: int, out: str) -> list[str]:
     snrs = [f"{x:g}" for x in ADAPT_SNRS]
-    return _base()[:1] + ["adapt"] + _base()[2:] + [
+    return _base("adapt") + [
         "--noise", str(KITCHEN), "--snr", *snrs,
         "--holdout", f"{fold}/{bench.sizes.barista_folds}", "--jobs", str(bench.jobs),
         "--out", out,
@@ -168,10 +168,10 @@ def run(bench: Bench) -> dict[str, Any]:
         )
     n = bench.sizes.barista_folds
     shown = [shlex.join(c) for c in cmds]
-    if n:
-        shown = [shlex.join(adapt_command(bench, 0, f".bench/barista-adapted-0-of-{n}.mllr"))]
-        shown += [f"{c} --fold 0/{n} --mllr .bench/barista-adapted-0-of-{n}.mllr" for c in
-                  (shlex.join(c) for c in cmds)]  # fmt: skip
+    if n:  # fold 0's commands stand for all of them
+        out = f".bench/barista-adapted-0-of-{n}.mllr"
+        shown = [shlex.join(adapt_command(bench, 0, out))]
+        shown += [shlex.join([*c, "--fold", f"0/{n}", "--mllr", out]) for c in cmds]
     return {
         "commands": shown,
         "folds": n,

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from voice.cli.common import add_labelled_recordings, check_labelled_recordings
+
 _LOG = logging.getLogger("stretch-coach.adapt")
 
 
@@ -24,28 +26,8 @@ def register(subparsers: Any) -> None:
             "(--mllr is not applied). Use the result with --mllr FILE."
         ),
     )
-    p.add_argument(
-        "--sentences",
-        type=Path,
-        required=True,
-        action="append",
-        help="hassil sentence file that defines the grammar (repeatable)",
-    )
-    p.add_argument(
-        "--labels",
-        type=Path,
-        required=True,
-        help='JSON {"file.flac": {"intent": ..., "slots": {...}}}',
-    )
-    p.add_argument("--audio", type=Path, required=True, help="directory of the recordings")
-    p.add_argument("--noise", type=Path, help="noise recording to mix in")
-    p.add_argument(
-        "--snr",
-        type=float,
-        nargs="+",
-        default=[],
-        metavar="DB",
-        help="also adapt on each recording mixed with the noise at these SNRs",
+    add_labelled_recordings(
+        p, snr_help="also adapt on each recording mixed with the noise at these SNRs"
     )
     p.add_argument(
         "--seed",
@@ -80,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from voice.hearing.folds import parse_fold
     from voice.hearing.grammar import GrammarError
 
-    if not args.audio.is_dir():
-        raise UserError(f"{args.audio}: not a directory of recordings")
-    if args.snr and args.noise is None:
-        raise UserError("--snr needs --noise NOISE")
+    check_labelled_recordings(args)
     if args.iterations < 1:
         raise UserError("--iterations must be 1 or more")
     if args.engine == "vosk":

@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from voice.cli.common import add_labelled_recordings, check_labelled_recordings
+
 _LOG = logging.getLogger("stretch-coach.eval")
 
 
@@ -27,29 +29,7 @@ def register(subparsers: Any) -> None:
             "(Picovoice speech-to-intent benchmark method)."
         ),
     )
-    p.add_argument(
-        "--sentences",
-        type=Path,
-        required=True,
-        action="append",
-        help="hassil sentence file that defines the grammar (repeatable)",
-    )
-    p.add_argument(
-        "--labels",
-        type=Path,
-        required=True,
-        help='JSON {"file.flac": {"intent": ..., "slots": {...}}}',
-    )
-    p.add_argument("--audio", type=Path, required=True, help="directory of the recordings")
-    p.add_argument("--noise", type=Path, help="noise recording to mix in")
-    p.add_argument(
-        "--snr",
-        type=float,
-        nargs="+",
-        default=[],
-        metavar="DB",
-        help="SNRs in dB, e.g. 24 21 18 15 12 9 6",
-    )
+    add_labelled_recordings(p, snr_help="SNRs in dB, e.g. 24 21 18 15 12 9 6")
     p.add_argument("--no-clean", action="store_true", help="skip the clean row")
     p.add_argument("--limit", type=int, help="use N recordings spread over the set")
     p.add_argument(
@@ -84,10 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from voice.hearing.grammar import GrammarError
     from voice.hearing.models import ModelError
 
-    if not args.audio.is_dir():
-        raise UserError(f"{args.audio}: not a directory of recordings")
-    if args.snr and args.noise is None:
-        raise UserError("--snr needs --noise NOISE")
+    check_labelled_recordings(args)
     try:
         spec = engine_spec(args)
         if args.min_confidence <= 0.0:

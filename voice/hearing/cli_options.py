@@ -33,6 +33,22 @@ class _Option:
 
 _ON_OFF = {"action": argparse.BooleanOptionalAction}
 
+
+def transform_file(text: str) -> str:
+    """An MLLR file that parses, or '' for none: a bad one is one clear line, not a crash."""
+    from voice.hearing.adaptation.mllr import TransformFormatError, read
+
+    if text.strip().lower() in ("", "none"):
+        return ""
+    try:
+        read(Path(text))
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"{text}: {err.strerror or err}") from err
+    except TransformFormatError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    return text
+
+
 # The option and the field it sets live in one row, so the parser and engine_spec agree.
 _OPTIONS = (
     _Option("--noise-suppression", FrontendSettings, "noise_suppression",
@@ -78,26 +94,11 @@ _OPTIONS = (
     _Option("--mllr", DecoderSettings, "mllr",
             "PocketSphinx: MLLR transform of the acoustic model (`stretch-coach adapt` "
             "writes one), none = the model as shipped",
-            {"type": lambda text: transform_file(text), "metavar": "FILE"}),
+            {"type": transform_file, "metavar": "FILE"}),
     _Option("--word-graph", DecoderSettings, "word_graph",
             "PocketSphinx: search each grammar as its minimal word automaton, not "
             "PocketSphinx's own JSGF conversion", _ON_OFF),
 )  # fmt: skip
-
-
-def transform_file(text: str) -> str:
-    """An MLLR file that parses, or '' for none: a bad one is one clear line, not a crash."""
-    from voice.hearing.adaptation.mllr import TransformFormatError, read
-
-    if text.strip().lower() in ("", "none"):
-        return ""
-    try:
-        read(Path(text))
-    except OSError as err:
-        raise argparse.ArgumentTypeError(f"{text}: {err.strerror or err}") from err
-    except TransformFormatError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
-    return text
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
